@@ -31,7 +31,7 @@ public sealed class FabricSession : IAsyncDisposable
     private readonly Dictionary<uint, FabricStream> _streams = [];
     private readonly SendScheduler _scheduler = new();
     private readonly ControlQueue _control;
-    private readonly AsyncSignal _writeSignal = new();
+    private readonly AsyncSignal _writeSignal = new(runContinuationsAsynchronously: false);
     private readonly Channel<FabricStream> _acceptQueue;
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -992,9 +992,19 @@ public sealed class FabricSession : IAsyncDisposable
         {
             while (true)
             {
+                // The wake-up runs inline on the thread that queued work (no hand-off for an interactive frame
+                // when the writer is idle); any further batch yields to the thread pool so that thread is not
+                // kept busy sending other streams' bulk data.
                 await _writeSignal.WaitAsync().ConfigureAwait(false);
+                bool first = true;
                 while (true)
                 {
+                    if (!first)
+                    {
+                        await Task.Yield();
+                    }
+
+                    first = false;
                     int written;
                     bool finished;
                     lock (_sync)
@@ -1360,9 +1370,22 @@ public sealed class FabricSession : IAsyncDisposable
     /// <summary>Stops both loops without waiting for the peer (link lost, or the peer ignores our close).</summary>
     private void HardClose()
     {
+        if (_completion.Task.IsCompleted)
+        {
+            return; // loops done and link released: pipes are completed, nothing to cancel
+        }
+
         _hardClosed = true;
-        _input.CancelPendingRead();
-        _output.CancelPendingFlush();
+        try
+        {
+            _input.CancelPendingRead();
+            _output.CancelPendingFlush();
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or InvalidOperationException)
+        {
+            // a loop completed its pipe end concurrently
+        }
+
         if (_link is IFabricLink fabricLink)
         {
             fabricLink.Abort();
@@ -1438,6 +1461,7 @@ public sealed class FabricSession : IAsyncDisposable
             await _timer.DisposeAsync().ConfigureAwait(false);
         }
 
+        _hardClosed = true;
         try
         {
             switch (_link)

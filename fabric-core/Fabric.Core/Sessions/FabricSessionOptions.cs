@@ -48,6 +48,13 @@ public sealed record FabricSessionOptions
     /// <summary>How long a GOAWAY drain may last before the remaining streams are reset.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// When true, a read on an <see cref="TrafficClass.Interactive"/> stream completes on the session's read loop
+    /// (no thread hand-off), so an echo or request/response path answers without queuing behind bulk work in the
+    /// thread pool. Code awaiting such a read must not block. Other classes always resume on the thread pool.
+    /// </summary>
+    public bool InlineInteractiveCompletions { get; init; } = true;
+
     /// <summary>Per-second caps on cheap-to-send frames.</summary>
     public FloodLimits Flood { get; init; } = new();
 

@@ -64,7 +64,7 @@ public sealed class FabricStream : Stream, IValueTaskSource<int>, IValueTaskSour
         _recvWindow = receiveWindow;
         _recvCreditRemaining = receiveWindow;
         SendCredit = sendCredit;
-        _readCore.RunContinuationsAsynchronously = true;
+        _readCore.RunContinuationsAsynchronously = !(trafficClass == TrafficClass.Interactive && session.Options.InlineInteractiveCompletions);
         _writeCore.RunContinuationsAsynchronously = true;
     }
 

@@ -1,0 +1,26 @@
+using Benchmarks;
+using Benchmarks.Scenarios;
+
+BenchmarkArgs parsed;
+try
+{
+    parsed = BenchmarkArgs.Parse(args);
+}
+catch (ArgumentException ex)
+{
+    Console.Error.WriteLine(ex.Message);
+    Console.Error.WriteLine("scenarios: mux-throughput, hol-latency, idle-streams, micro");
+    return 2;
+}
+
+Result result = parsed.Scenario switch
+{
+    "mux-throughput" => await MuxThroughput.RunAsync(parsed),
+    "hol-latency" => await HolLatency.RunAsync(parsed),
+    "idle-streams" => await IdleStreams.RunAsync(parsed),
+    "micro" => Benchmarks.Micro.MicroRunner.Run(parsed),
+    _ => throw new ArgumentException($"unknown scenario '{parsed.Scenario}'"),
+};
+
+Console.WriteLine(result);
+return 0;
