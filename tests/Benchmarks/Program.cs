@@ -9,7 +9,7 @@ try
 catch (ArgumentException ex)
 {
     Console.Error.WriteLine(ex.Message);
-    Console.Error.WriteLine("scenarios: mux-throughput, hol-latency, idle-streams, micro");
+    Console.Error.WriteLine("scenarios: mux-throughput, hol-latency [--saturate] [--plaintext], idle-streams, link-throughput, handshake, micro");
     return 2;
 }
 
@@ -18,6 +18,8 @@ Result result = parsed.Scenario switch
     "mux-throughput" => await MuxThroughput.RunAsync(parsed),
     "hol-latency" => await HolLatency.RunAsync(parsed),
     "idle-streams" => await IdleStreams.RunAsync(parsed),
+    "link-throughput" => await LinkThroughput.RunAsync(parsed),
+    "handshake" => await Handshake.RunAsync(parsed),
     "micro" => Benchmarks.Micro.MicroRunner.Run(parsed),
     _ => throw new ArgumentException($"unknown scenario '{parsed.Scenario}'"),
 };

@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using Fabric.Core.Links;
 using Fabric.Core.Sessions;
 
@@ -16,9 +17,15 @@ internal sealed class SessionPair : IAsyncDisposable
 
     public FabricSession B { get; }
 
-    public static async Task<SessionPair> StartAsync(FabricSessionOptions? a = null, FabricSessionOptions? b = null)
+    public static Task<SessionPair> StartAsync(FabricSessionOptions? a = null, FabricSessionOptions? b = null)
     {
         var (linkA, linkB) = InMemoryLink.CreatePair();
+        return StartAsync(linkA, linkB, a, b);
+    }
+
+    /// <summary>Starts the two sessions over the two ends of any link (A initiates on <paramref name="linkA"/>).</summary>
+    public static async Task<SessionPair> StartAsync(IDuplexPipe linkA, IDuplexPipe linkB, FabricSessionOptions? a = null, FabricSessionOptions? b = null)
+    {
         var sa = new FabricSession(linkA, SessionRole.Initiator, a);
         var sb = new FabricSession(linkB, SessionRole.Acceptor, b);
         sa.Start();
@@ -29,7 +36,7 @@ internal sealed class SessionPair : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await A.DisposeAsync();
-        await B.DisposeAsync();
+        await A.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(15));
+        await B.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(15));
     }
 }

@@ -64,23 +64,19 @@ internal readonly record struct HelloFrame(ushort Version, SessionSettings Setti
 
         int maxFrame = defaults.MaxFramePayload, maxStreams = defaults.MaxConcurrentStreams;
         int streamWindow = defaults.InitialStreamWindow, sessionWindow = defaults.SessionWindow;
-        uint seen = 0;
+        Span<ushort> seen = stackalloc ushort[MaxSettings]; // every id so far, unknown ones included
         Span<byte> setting = stackalloc byte[SettingSize];
         for (int i = 0; i < count; i++)
         {
             payload.Slice(4 + (i * SettingSize), SettingSize).CopyTo(setting);
             ushort id = BinaryPrimitives.ReadUInt16BigEndian(setting);
             uint value = BinaryPrimitives.ReadUInt32BigEndian(setting[2..]);
-            if (id is >= 1 and <= 31)
+            if (seen[..i].Contains(id))
             {
-                uint bit = 1u << id;
-                if ((seen & bit) != 0)
-                {
-                    throw new FabricProtocolException(FabricErrorCode.ProtocolError, $"HELLO repeats setting {id}");
-                }
-
-                seen |= bit;
+                throw new FabricProtocolException(FabricErrorCode.ProtocolError, $"HELLO repeats setting {id}");
             }
+
+            seen[i] = id;
 
             switch ((SettingId)id)
             {

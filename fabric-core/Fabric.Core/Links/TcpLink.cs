@@ -22,7 +22,7 @@ public sealed class TcpLink : IFabricLink
         _socket = socket;
         _stream = new NetworkStream(socket, ownsSocket: false);
         Input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: options.PipeBufferSize, minimumReadSize: Math.Min(16 * 1024, options.PipeBufferSize), leaveOpen: true));
-        Output = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: options.PipeBufferSize, leaveOpen: true));
+        Output = new SendShutdownPipeWriter(PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: options.PipeBufferSize, leaveOpen: true)), socket);
         RemoteDescription = socket.RemoteEndPoint?.ToString() ?? "tcp:?";
     }
 
@@ -34,6 +34,9 @@ public sealed class TcpLink : IFabricLink
 
     /// <inheritdoc/>
     public string RemoteDescription { get; }
+
+    /// <summary>The remote address of the socket.</summary>
+    public EndPoint? RemoteEndPoint => _socket.RemoteEndPoint;
 
     /// <summary>The local address of the socket.</summary>
     public EndPoint? LocalEndPoint => _socket.LocalEndPoint;

@@ -17,7 +17,7 @@ public sealed record TcpLinkOptions
     public int NotSentLowWatermark { get; init; } = 16 * 1024;
 
     /// <summary>Size of the pipe segments the link reads into and writes from.</summary>
-    public int PipeBufferSize { get; init; } = 64 * 1024;
+    public int PipeBufferSize { get; init; } = 256 * 1024;
 
     /// <summary>Time allowed to establish the TCP connection.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);

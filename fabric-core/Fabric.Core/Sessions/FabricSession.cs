@@ -64,6 +64,7 @@ public sealed class FabricSession : IAsyncDisposable
     private long _lastReceiveTimestamp;
     private long _drainStartTimestamp;
     private long _closedTimestamp;
+    private long _peerStoppedReadingTimestamp; // the writer found the peer's input completed (0: not so)
     private bool _hardClosed;
     private FabricSessionException? _closeError;
     private ITimer? _timer;
@@ -168,6 +169,20 @@ public sealed class FabricSession : IAsyncDisposable
     public FabricSessionOptions Options => _options;
 
     internal TimeProvider Time => _options.TimeProvider;
+
+    /// <summary>A dump of the session's flow state and of <paramref name="stream"/>, for diagnosing stalls.</summary>
+    internal string DescribeState(FabricStream? stream = null)
+    {
+        string streamSend;
+        string session;
+        lock (_sync)
+        {
+            session = $"session {Role}: state {_state}, streams {_streams.Count}, send credit {_sendSessionCredit}, recv remaining {_recvSessionRemaining}, unreleased {_sessionUnreleased}, control queued {_control.Count}, scheduler empty {_scheduler.IsEmpty}, hello received {_helloReceived}";
+            streamSend = stream?.DescribeSendStateLocked() ?? "";
+        }
+
+        return stream is null ? session : $"{session}; stream {stream.Id} {streamSend}; {stream.DescribeReceiveState()}";
+    }
 
     /// <summary>Sends HELLO and starts the read loop, the writer loop and the keepalive timer.</summary>
     public void Start()
@@ -867,7 +882,11 @@ public sealed class FabricSession : IAsyncDisposable
             }
 
             _sessionUnreleased += consumed;
-            if (_sessionUnreleased >= _options.SessionWindow / 4)
+            // Normally credit goes back in quarter-window batches. When streams that stopped reading hold more than
+            // three quarters of the window, the free rest can never add up to a quarter: return it at once, or the
+            // streams still being read stall with budget to spare.
+            if (_sessionUnreleased >= _options.SessionWindow / 4
+                || (_sessionUnreleased > 0 && _recvSessionRemaining < _options.SessionWindow / 4))
             {
                 _recvSessionRemaining += _sessionUnreleased;
                 _sessionCreditToSend += (uint)_sessionUnreleased;
@@ -988,6 +1007,7 @@ public sealed class FabricSession : IAsyncDisposable
 
     private async Task WriteLoopAsync()
     {
+        bool peerStoppedReading = false;
         try
         {
             while (true)
@@ -1001,7 +1021,8 @@ public sealed class FabricSession : IAsyncDisposable
                 {
                     if (!first)
                     {
-                        await Task.Yield();
+                        // To the thread pool, never to the context of the thread whose wake-up ran us inline.
+                        await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
                     }
 
                     first = false;
@@ -1018,6 +1039,7 @@ public sealed class FabricSession : IAsyncDisposable
                         FlushResult flush = await _output.FlushAsync().ConfigureAwait(false);
                         if (flush.IsCompleted || flush.IsCanceled)
                         {
+                            peerStoppedReading = flush.IsCompleted;
                             return;
                         }
                     }
@@ -1047,7 +1069,18 @@ public sealed class FabricSession : IAsyncDisposable
         }
         finally
         {
-            Close(FabricErrorCode.LinkLost, "the link was aborted", isRemote: false); // no-op when already closed
+            if (peerStoppedReading)
+            {
+                // The peer stopped reading because it is closing, and its GOAWAY may still be in our input: let the
+                // read loop learn why (GOAWAY or link end) rather than report LINK_LOST first. The timer ends the
+                // session if neither comes.
+                Volatile.Write(ref _peerStoppedReadingTimestamp, Time.GetTimestamp());
+            }
+            else
+            {
+                Close(FabricErrorCode.LinkLost, "the link was aborted", isRemote: false); // no-op when already closed
+            }
+
             try
             {
                 await _output.CompleteAsync().ConfigureAwait(false);
@@ -1417,6 +1450,10 @@ public sealed class FabricSession : IAsyncDisposable
             else if (_options.IdleTimeout > TimeSpan.Zero && Time.GetElapsedTime(Volatile.Read(ref _lastReceiveTimestamp), now) > _options.IdleTimeout)
             {
                 (code, reason) = (FabricErrorCode.Timeout, $"nothing received for {_options.IdleTimeout.TotalSeconds:0.###} s");
+            }
+            else if (Volatile.Read(ref _peerStoppedReadingTimestamp) is var stopped and not 0 && Time.GetElapsedTime(stopped, now) > CloseGrace)
+            {
+                (code, reason) = (FabricErrorCode.LinkLost, "the peer stopped reading");
             }
             else if (_state == FabricSessionState.Draining && Time.GetElapsedTime(_drainStartTimestamp, now) > _options.DrainTimeout)
             {

@@ -26,6 +26,7 @@ public sealed class FabricStream : Stream, IValueTaskSource<int>, IValueTaskSour
     private Exception? _recvError;
     private Memory<byte> _pendingRead;
     private bool _readWaiting;
+    private volatile bool _disposed;
     private ManualResetValueTaskSourceCore<int> _readCore;
     private CancellationTokenRegistration _readCancel;
 
@@ -127,6 +128,11 @@ public sealed class FabricStream : Stream, IValueTaskSource<int>, IValueTaskSour
     /// <inheritdoc/>
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        if (_disposed)
+        {
+            return ValueTask.FromException<int>(new ObjectDisposedException(ToString()));
+        }
+
         int consumed;
         uint grant;
         lock (_recvLock)
@@ -332,16 +338,30 @@ public sealed class FabricStream : Stream, IValueTaskSource<int>, IValueTaskSour
         return dropped;
     }
 
-    /// <summary>Stops reading: buffered and future data are dropped; returns the dropped byte count for session credit.</summary>
+    /// <summary>
+    /// Stops reading: buffered and future data are dropped, a pending read fails as disposed; returns the dropped
+    /// byte count for session credit.
+    /// </summary>
     private int DiscardReceive()
     {
+        int dropped;
+        bool complete;
         lock (_recvLock)
         {
             _recvDiscard = true;
-            int dropped = (int)_recvBuffer.Length;
+            dropped = (int)_recvBuffer.Length;
             _recvBuffer.Clear();
-            return dropped;
+            complete = _readWaiting;
+            _readWaiting = false;
+            _pendingRead = default;
         }
+
+        if (complete)
+        {
+            CompleteRead(0, new ObjectDisposedException(ToString()));
+        }
+
+        return dropped;
     }
 
     /// <summary>Marks a stream refused at open: nobody will read it. Called before the stream is visible to any other thread.</summary>
@@ -412,6 +432,11 @@ public sealed class FabricStream : Stream, IValueTaskSource<int>, IValueTaskSour
     /// <inheritdoc/>
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        if (_disposed)
+        {
+            return ValueTask.FromException(new ObjectDisposedException(ToString()));
+        }
+
         if (buffer.IsEmpty)
         {
             return default;
@@ -536,8 +561,10 @@ public sealed class FabricStream : Stream, IValueTaskSource<int>, IValueTaskSour
     /// </summary>
     protected override void Dispose(bool disposing)
     {
-        if (disposing)
+        if (disposing && !_disposed)
         {
+            _disposed = true;
+            _session.CancelWriteWait(this, new ObjectDisposedException(ToString())); // a write still waiting for buffer space fails now
             bool receiveFinished = ReceiveFinished;
             int dropped = DiscardReceive();
             if (dropped > 0)
@@ -556,6 +583,19 @@ public sealed class FabricStream : Stream, IValueTaskSource<int>, IValueTaskSour
 
     /// <inheritdoc/>
     public override void SetLength(long value) => throw new NotSupportedException();
+
+    /// <summary>A one-line dump of the stream's flow state, for diagnosing stalls (test failures, admin API).</summary>
+    internal string DescribeReceiveState()
+    {
+        lock (_recvLock)
+        {
+            return $"recv: buffered {_recvBuffer.Length}, credit left {_recvCreditRemaining}, window {_recvWindow}, unreleased {_recvUnreleased}, ended {_recvEnded}, discard {_recvDiscard}, error {_recvError?.GetType().Name ?? "none"}, read waiting {_readWaiting} (buffer {_pendingRead.Length})";
+        }
+    }
+
+    /// <summary>Send-side state; call under the session lock.</summary>
+    internal string DescribeSendStateLocked()
+        => $"send: buffered {SendBuffer.Length}, credit {SendCredit}, close requested {CloseRequested}, local done {LocalDone}, remote done {RemoteDone}, in table {InTable}, ready queued {InReadyQueue}, write waiting {_writeWaiting}, credit to send {CreditToSend} (queued {CreditQueued})";
 
     /// <inheritdoc/>
     public override string ToString() => $"FabricStream {Id} (subprotocol 0x{Subprotocol:x4}, {TrafficClass}, '{Target}')";

@@ -18,7 +18,8 @@ internal static class HolLatency
     {
         double linkGbps = args.Saturate ? double.PositiveInfinity : 8.0;
         int samples = args.Quick ? 5_000 : 50_000;
-        await using Loopback loop = await Loopback.StartAsync();
+        bool plaintext = args.Rest.Contains("--plaintext");
+        await using Loopback loop = await Loopback.StartAsync(plaintext: plaintext);
 
         using var stop = new CancellationTokenSource();
         long bulkReceived = 0;
@@ -75,7 +76,8 @@ internal static class HolLatency
             .Add("p999_us", Stats.Percentile(rtts, 99.9), "0")
             .Add("gbps", bulkGbps, "0.00")
             .Add("paced_gbps", args.Saturate ? "unpaced" : linkGbps.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture))
-            .Add("samples", samples, "0");
+            .Add("samples", samples, "0")
+            .Add("link", plaintext ? "plaintext" : "secure");
     }
 
     private static async Task RoundTripAsync(FabricStream stream, byte[] message, byte[] reply)

@@ -1,0 +1,74 @@
+namespace Fabric.Gateway.Configuration;
+
+/// <summary>The <c>Fabric</c> configuration section, bound as written; <see cref="FabricSectionReader"/> validates it.</summary>
+public sealed class FabricSection
+{
+    /// <summary>Section name.</summary>
+    public const string Name = "Fabric";
+
+    /// <summary>Node name in logs.</summary>
+    public string NodeName { get; set; } = "node";
+
+    /// <summary>host:port links are accepted on; empty for a node that only dials.</summary>
+    public string Listen { get; set; } = "127.0.0.1:7400";
+
+    /// <summary>Where generated keys are kept; default <c>$XDG_DATA_HOME/fabric-gateway</c> or <c>~/.local/share/fabric-gateway</c>.</summary>
+    public string DataDirectory { get; set; } = "";
+
+    /// <summary>This node's keys.</summary>
+    public IdentitySection Identity { get; set; } = new();
+
+    /// <summary>Whom this node accepts.</summary>
+    public TrustSection Trust { get; set; } = new();
+
+    /// <summary>Peers to dial.</summary>
+    public List<PeerSection> Peers { get; set; } = [];
+
+    /// <summary>Optional fabric pre-shared key, base64 of 32 bytes.</summary>
+    public string PreSharedKey { get; set; } = "";
+
+    /// <summary>Optional file holding the base64 pre-shared key (preferred over putting it in configuration).</summary>
+    public string PreSharedKeyFile { get; set; } = "";
+
+    /// <summary>Plain TCP links without authentication or encryption: tests only; a warning is logged at every start.</summary>
+    public bool Plaintext { get; set; }
+}
+
+/// <summary><c>Fabric:Identity</c>.</summary>
+public sealed class IdentitySection
+{
+    /// <summary>PKCS#8 PEM private key (mode 0600); generated on first start when missing. Default: DataDirectory/NodeName.key.</summary>
+    public string KeyFile { get; set; } = "";
+
+    /// <summary>Older keys still answered during a key rotation.</summary>
+    public List<string> PreviousKeyFiles { get; set; } = [];
+
+    /// <summary>This node's certificate from a fabric CA (binary file made by <c>gateway ca issue</c>), if any.</summary>
+    public string CertificateFile { get; set; } = "";
+}
+
+/// <summary><c>Fabric:Trust</c>.</summary>
+public sealed class TrustSection
+{
+    /// <summary>Public keys (base64) of nodes accepted as they are.</summary>
+    public List<string> PinnedKeys { get; set; } = [];
+
+    /// <summary>Public keys (base64) of fabric CAs whose certificates are accepted.</summary>
+    public List<string> Authorities { get; set; } = [];
+
+    /// <summary>Node ids (64 hex digits) refused even if pinned or certified.</summary>
+    public List<string> RevokedNodes { get; set; } = [];
+
+    /// <summary>Certificate serials refused.</summary>
+    public List<ulong> RevokedSerials { get; set; } = [];
+}
+
+/// <summary>One entry of <c>Fabric:Peers</c>.</summary>
+public sealed class PeerSection
+{
+    /// <summary>host:port of the peer.</summary>
+    public string Address { get; set; } = "";
+
+    /// <summary>The peer's public key (base64), or <c>self</c> for this node's own key (a node linked to itself).</summary>
+    public string PublicKey { get; set; } = "";
+}

@@ -1,0 +1,189 @@
+using System.Net;
+using Fabric.Core.Nodes;
+using Fabric.Core.Security;
+
+namespace Fabric.Gateway.Configuration;
+
+/// <summary>What the <c>Fabric</c> section turns into once validated.</summary>
+public sealed record FabricSettings(NodeIdentity Identity, IReadOnlyList<NodeIdentity> PreviousIdentities, FabricTrust Trust, FabricNodeOptions Node);
+
+/// <summary>Validates the <c>Fabric</c> section and loads keys; every error names its configuration key.</summary>
+public static class FabricSectionReader
+{
+    /// <summary>Reads and validates <paramref name="section"/>; generates the node key if its file is missing.</summary>
+    public static FabricSettings Read(FabricSection section, string sectionPath = FabricSection.Name)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        string Key(string name) => $"{sectionPath}:{name}";
+
+        if (string.IsNullOrWhiteSpace(section.NodeName) || section.NodeName.Length > 64)
+        {
+            throw new ConfigurationException(Key("NodeName"), "must be 1..64 characters");
+        }
+
+        IPEndPoint? listen = string.IsNullOrWhiteSpace(section.Listen) ? null : ParseEndPoint(Key("Listen"), section.Listen);
+        string dataDirectory = string.IsNullOrWhiteSpace(section.DataDirectory) ? DefaultDataDirectory() : section.DataDirectory;
+        string keyFile = string.IsNullOrWhiteSpace(section.Identity.KeyFile) ? Path.Combine(dataDirectory, section.NodeName + ".key") : section.Identity.KeyFile;
+        NodeIdentity identity = LoadIdentity(Key("Identity:KeyFile"), keyFile, create: true);
+        var previous = new List<NodeIdentity>();
+        for (int i = 0; i < section.Identity.PreviousKeyFiles.Count; i++)
+        {
+            previous.Add(LoadIdentity(Key($"Identity:PreviousKeyFiles:{i}"), section.Identity.PreviousKeyFiles[i], create: false));
+        }
+
+        byte[]? certificate = null;
+        if (!string.IsNullOrWhiteSpace(section.Identity.CertificateFile))
+        {
+            certificate = ReadCertificate(Key("Identity:CertificateFile"), section.Identity.CertificateFile, identity);
+        }
+
+        var pinned = section.Trust.PinnedKeys.Select((k, i) => ParseKey(Key($"Trust:PinnedKeys:{i}"), k)).ToList();
+        var authorities = section.Trust.Authorities.Select((k, i) => ParseKey(Key($"Trust:Authorities:{i}"), k)).ToList();
+        var revoked = section.Trust.RevokedNodes.Select((id, i) =>
+        {
+            try
+            {
+                return NodeId.Parse(id);
+            }
+            catch (FormatException ex)
+            {
+                throw new ConfigurationException(Key($"Trust:RevokedNodes:{i}"), ex.Message);
+            }
+        }).ToList();
+        var trust = new FabricTrust(pinned, authorities, revoked, section.Trust.RevokedSerials);
+
+        var peers = new List<PeerEndpoint>();
+        for (int i = 0; i < section.Peers.Count; i++)
+        {
+            PeerSection peer = section.Peers[i];
+            IPEndPoint address = ParseEndPoint(Key($"Peers:{i}:Address"), peer.Address);
+            byte[]? publicKey = null;
+            if (string.Equals(peer.PublicKey, "self", StringComparison.OrdinalIgnoreCase))
+            {
+                publicKey = identity.PublicKey;
+            }
+            else if (!string.IsNullOrWhiteSpace(peer.PublicKey))
+            {
+                publicKey = ParseKey(Key($"Peers:{i}:PublicKey"), peer.PublicKey);
+            }
+            else if (!section.Plaintext)
+            {
+                throw new ConfigurationException(Key($"Peers:{i}:PublicKey"), "is required: the base64 public key the peer must prove (printed by 'gateway keygen'), or 'self'");
+            }
+
+            peers.Add(new PeerEndpoint(address, publicKey));
+        }
+
+        byte[]? psk = ReadPreSharedKey(section, Key);
+        var options = new FabricNodeOptions
+        {
+            Name = section.NodeName,
+            Listen = listen,
+            Peers = peers,
+            Plaintext = section.Plaintext,
+            Security = new SecureLinkOptions { PreSharedKey = psk, Certificate = certificate },
+        };
+        return new FabricSettings(identity, previous, trust, options);
+    }
+
+    /// <summary>Default place for generated keys.</summary>
+    public static string DefaultDataDirectory()
+    {
+        string? xdg = Environment.GetEnvironmentVariable("XDG_DATA_HOME");
+        string root = !string.IsNullOrEmpty(xdg) ? xdg : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share");
+        return Path.Combine(root, "fabric-gateway");
+    }
+
+    /// <summary>Parses host:port (IP literal or <c>localhost</c>).</summary>
+    public static IPEndPoint ParseEndPoint(string key, string value)
+    {
+        string text = value.Trim();
+        if (text.StartsWith("localhost:", StringComparison.OrdinalIgnoreCase))
+        {
+            text = "127.0.0.1" + text["localhost".Length..];
+        }
+
+        if (!IPEndPoint.TryParse(text, out IPEndPoint? endPoint) || !text.Contains(':', StringComparison.Ordinal))
+        {
+            throw new ConfigurationException(key, $"'{value}' is not an address and port such as 127.0.0.1:7400");
+        }
+
+        return endPoint;
+    }
+
+    private static byte[] ParseKey(string key, string value)
+    {
+        try
+        {
+            return PublicKeys.ParseBase64(value);
+        }
+        catch (FormatException ex)
+        {
+            throw new ConfigurationException(key, ex.Message);
+        }
+    }
+
+    private static NodeIdentity LoadIdentity(string key, string path, bool create)
+    {
+        try
+        {
+            return create ? NodeIdentity.LoadOrCreate(path) : NodeIdentity.Load(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
+        {
+            throw new ConfigurationException(key, ex.Message);
+        }
+    }
+
+    private static byte[] ReadCertificate(string key, string path, NodeIdentity identity)
+    {
+        try
+        {
+            byte[] bytes = File.ReadAllBytes(path);
+            NodeCertificate certificate = NodeCertificate.Parse(bytes);
+            if (certificate.NodeId != identity.Id)
+            {
+                throw new ConfigurationException(key, $"the certificate is for node {certificate.NodeId.ShortForm}, not this node's key ({identity.Id.ShortForm})");
+            }
+
+            return bytes;
+        }
+        catch (Exception ex) when (ex is IOException or FormatException or UnauthorizedAccessException)
+        {
+            throw new ConfigurationException(key, ex.Message);
+        }
+    }
+
+    private static byte[]? ReadPreSharedKey(FabricSection section, Func<string, string> key)
+    {
+        string text = section.PreSharedKey;
+        string source = key("PreSharedKey");
+        if (!string.IsNullOrWhiteSpace(section.PreSharedKeyFile))
+        {
+            source = key("PreSharedKeyFile");
+            try
+            {
+                text = File.ReadAllText(section.PreSharedKeyFile);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new ConfigurationException(source, ex.Message);
+            }
+        }
+
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        try
+        {
+            byte[] psk = Convert.FromBase64String(text.Trim());
+            return psk.Length == 32 ? psk : throw new ConfigurationException(source, $"the pre-shared key is {psk.Length} bytes; it must be 32 (base64 of 32 random bytes)");
+        }
+        catch (FormatException)
+        {
+            throw new ConfigurationException(source, "is not base64");
+        }
+    }
+}
