@@ -1,17 +1,21 @@
 using System.Collections.Concurrent;
 using System.Net;
+using Fabric.Core.Discovery;
 using Fabric.Core.Links;
+using Fabric.Core.Policy;
 using Fabric.Core.Security;
 using Fabric.Core.Sessions;
+using Fabric.Core.Subprotocols;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Fabric.Core.Nodes;
 
 /// <summary>
-/// A fabric node's links: accepts links on its listen address, dials its configured peers (redialing with
-/// exponential backoff and jitter), runs the secure handshake on each, and keeps one <see cref="FabricSession"/>
-/// per link. Streams the peers open are handed to <see cref="StreamHandler"/>.
+/// A fabric node: accepts links on its listen address, dials its configured peers (redialing with exponential
+/// backoff and jitter), runs the secure handshake on each, and keeps one <see cref="FabricSession"/> per link. Over
+/// every link a control stream carries subprotocol manifests and directory gossip; routed streams are dispatched to
+/// the handler of their subprotocol, relayed towards other nodes, or refused with a clear code.
 /// </summary>
 public sealed partial class FabricNode : IAsyncDisposable
 {
@@ -39,10 +43,19 @@ public sealed partial class FabricNode : IAsyncDisposable
         _options = options;
         _loggers = loggers ?? NullLoggerFactory.Instance;
         _logger = _loggers.CreateLogger<FabricNode>();
+        FabricTrust ownTrust = trust.WithPinnedKey(identity.PublicKey);
         if (!options.Plaintext)
         {
-            _endpoint = new SecureLinkEndpoint(identity, trust.WithPinnedKey(identity.PublicKey), options.Security, previousIdentities, _loggers.CreateLogger<SecureLinkEndpoint>());
+            _endpoint = new SecureLinkEndpoint(identity, ownTrust, options.Security, previousIdentities, _loggers.CreateLogger<SecureLinkEndpoint>());
         }
+
+        _directory = new ServiceDirectory(identity, ownTrust, options.Directory);
+        _gossip = new DirectoryGossip(_directory, _loggers.CreateLogger<DirectoryGossip>());
+        _policy = options.AccessPolicy ?? AccessPolicy.AllowAll;
+        var v1 = new SubprotocolVersion(1, 0);
+        _registry.Register(new SubprotocolDescriptor(CoreSubprotocols.Control, "fabric.control", v1, v1), allowCore: true);
+        _registry.Register(new SubprotocolDescriptor(CoreSubprotocols.Relay, "fabric.relay", v1, v1), allowCore: true);
+        RegisterHandler(new SubprotocolDescriptor(CoreSubprotocols.Echo, "fabric.echo", v1, v1), EchoAsync, core: true);
     }
 
     /// <summary>This node's identity.</summary>
@@ -60,12 +73,6 @@ public sealed partial class FabricNode : IAsyncDisposable
     /// <summary>Handshake counters (null on a plaintext node).</summary>
     public HandshakeStatistics? HandshakeStatistics => _endpoint?.Statistics;
 
-    /// <summary>
-    /// Called for every stream a peer opens, on its own task. Without a handler, streams are reset with
-    /// UNKNOWN_SUBPROTOCOL. Set it before <see cref="StartAsync"/>.
-    /// </summary>
-    public Func<FabricStream, PeerConnection, CancellationToken, Task>? StreamHandler { get; set; }
-
     /// <summary>Raised when a link comes up.</summary>
     public event Action<PeerConnection>? ConnectionOpened;
 
@@ -78,9 +85,14 @@ public sealed partial class FabricNode : IAsyncDisposable
         get => _endpoint?.Trust;
         set
         {
-            if (_endpoint is not null && value is not null)
+            if (value is not null)
             {
-                _endpoint.Trust = value.WithPinnedKey(_identity.PublicKey);
+                FabricTrust own = value.WithPinnedKey(_identity.PublicKey);
+                _directory.Trust = own;
+                if (_endpoint is not null)
+                {
+                    _endpoint.Trust = own;
+                }
             }
         }
     }
@@ -110,6 +122,8 @@ public sealed partial class FabricNode : IAsyncDisposable
             _loops.Add(DialLoopAsync(peer, _stopping.Token));
         }
 
+        Announce();
+        _maintenance = _options.Session.TimeProvider.CreateTimer(static s => ((FabricNode)s!).OnMaintenanceTick(), this, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         return Task.CompletedTask;
     }
 
@@ -138,6 +152,11 @@ public sealed partial class FabricNode : IAsyncDisposable
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_maintenance is not null)
+        {
+            await _maintenance.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_listener is not null)
         {
             await _listener.DisposeAsync().ConfigureAwait(false);
@@ -312,11 +331,22 @@ public sealed partial class FabricNode : IAsyncDisposable
         session.Start();
         Log.LinkUp(_logger, _options.Name, link.RemoteDescription, role, connection.Authenticated ? "secure" : "PLAINTEXT");
         ConnectionOpened?.Invoke(connection);
+        if (role == SessionRole.Initiator)
+        {
+            _ = Task.Run(() => OpenControlAsync(connection, stopping), CancellationToken.None);
+        }
+
         try
         {
             while (await session.AcceptStreamAsync(stopping).ConfigureAwait(false) is { } stream)
             {
-                _ = Task.Run(() => HandleStreamAsync(stream, connection, stopping), CancellationToken.None);
+                Task work = stream.Subprotocol switch
+                {
+                    CoreSubprotocols.Control => new ControlChannel(stream, connection, _registry, _gossip, _options.Directory).RunAsync(stopping),
+                    CoreSubprotocols.Relay => Task.Run(() => HandleRelayAsync(stream, connection, stopping), CancellationToken.None),
+                    _ => Task.Run(() => DispatchRoutedAsync(stream, connection, stopping), CancellationToken.None),
+                };
+                _ = work;
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -331,25 +361,18 @@ public sealed partial class FabricNode : IAsyncDisposable
         }
     }
 
-    private async Task HandleStreamAsync(FabricStream stream, PeerConnection connection, CancellationToken stopping)
+    /// <summary>The dialing side opens the link's control stream once the session is up.</summary>
+    private async Task OpenControlAsync(PeerConnection connection, CancellationToken stopping)
     {
-        Func<FabricStream, PeerConnection, CancellationToken, Task>? handler = StreamHandler;
-        if (handler is null)
-        {
-            stream.Abort(FabricErrorCode.UnknownSubprotocol);
-            return;
-        }
-
         try
         {
-            await handler(stream, connection, stopping).ConfigureAwait(false);
+            await connection.Session.Ready.WaitAsync(stopping).ConfigureAwait(false);
+            FabricStream control = await connection.Session.OpenStreamAsync(CoreSubprotocols.Control, string.Empty, TrafficClass.Control, stopping).ConfigureAwait(false);
+            await new ControlChannel(control, connection, _registry, _gossip, _options.Directory).RunAsync(stopping).ConfigureAwait(false);
         }
-#pragma warning disable CA1031 // a failing handler resets its stream; it must not take the node down
-        catch (Exception ex)
-#pragma warning restore CA1031
+        catch (Exception ex) when (ex is IOException or OperationCanceledException)
         {
-            Log.HandlerFailed(_logger, stream.Id, stream.Subprotocol, ex);
-            stream.Abort(FabricErrorCode.InternalError);
+            // the session ended before the control stream came up
         }
     }
 
@@ -373,7 +396,13 @@ public sealed partial class FabricNode : IAsyncDisposable
         [LoggerMessage(EventId = 1205, Level = LogLevel.Debug, Message = "Accepting a link failed: {Reason}")]
         public static partial void AcceptFailed(ILogger logger, string reason);
 
-        [LoggerMessage(EventId = 1206, Level = LogLevel.Warning, Message = "Stream {StreamId} (subprotocol 0x{Subprotocol:x4}) handler failed")]
-        public static partial void HandlerFailed(ILogger logger, uint streamId, ushort subprotocol, Exception exception);
+        [LoggerMessage(EventId = 1206, Level = LogLevel.Warning, Message = "Handler of service {Service} (subprotocol 0x{Subprotocol:x4}) failed")]
+        public static partial void HandlerFailed(ILogger logger, string service, ushort subprotocol, Exception exception);
+
+        [LoggerMessage(EventId = 1207, Level = LogLevel.Information, Message = "Replica {Replica} of {Service} failed to open a stream, skipped for a while: {Reason}")]
+        public static partial void ReplicaFailed(ILogger logger, string replica, string service, string reason);
+
+        [LoggerMessage(EventId = 1208, Level = LogLevel.Information, Message = "Stream to {Service} (subprotocol 0x{Subprotocol:x4}) from {Origin} refused: {Code}")]
+        public static partial void StreamRefused(ILogger logger, string service, ushort subprotocol, string origin, FabricErrorCode code);
     }
 }

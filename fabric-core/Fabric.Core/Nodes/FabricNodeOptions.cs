@@ -32,6 +32,18 @@ public sealed record FabricNodeOptions
     /// </summary>
     public bool Plaintext { get; init; }
 
+    /// <summary>Roles this node announces; only a node with the <c>relay</c> role forwards streams for others.</summary>
+    public IReadOnlyList<string> Roles { get; init; } = ["entry", "relay", "exit", "service-host"];
+
+    /// <summary>Service directory settings.</summary>
+    public Discovery.DirectoryOptions Directory { get; init; } = new();
+
+    /// <summary>Routing settings.</summary>
+    public Routing.RoutingOptions Routing { get; init; } = new();
+
+    /// <summary>Who may open streams to this node's services (allow all when null).</summary>
+    public Policy.AccessPolicy? AccessPolicy { get; init; }
+
     /// <summary>First redial delay after a link fails; doubles up to <see cref="ReconnectMaxDelay"/>, with jitter.</summary>
     public TimeSpan ReconnectMinDelay { get; init; } = TimeSpan.FromMilliseconds(200);
 

@@ -37,4 +37,7 @@ public sealed class PeerConnection
 
     /// <summary>When the link came up.</summary>
     public DateTimeOffset Since { get; }
+
+    /// <summary>The subprotocols both ends handle at compatible versions (after the peer's MANIFEST).</summary>
+    public Subprotocols.NegotiatedSubprotocols Negotiated { get; internal set; } = Subprotocols.NegotiatedSubprotocols.None;
 }

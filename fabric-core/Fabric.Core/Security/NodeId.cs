@@ -21,6 +21,17 @@ public readonly record struct NodeId
     /// <summary>Hashes a public key into its node id.</summary>
     public static NodeId FromPublicKey(ReadOnlySpan<byte> publicKey) => new(SHA256.HashData(publicKey));
 
+    /// <summary>Wraps 32 id bytes (as sent in a withdrawal).</summary>
+    public static NodeId FromBytes(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.Length != Size)
+        {
+            throw new ArgumentException($"a node id is {Size} bytes", nameof(bytes));
+        }
+
+        return new NodeId(bytes.ToArray());
+    }
+
     /// <summary>Parses 64 hex digits.</summary>
     public static NodeId Parse(string hex)
     {

@@ -98,6 +98,49 @@ public sealed class NodeIdentity : IDisposable
         writer.Write(_key.ExportPkcs8PrivateKeyPem());
     }
 
+    /// <summary>
+    /// Signs <paramref name="data"/> with the node key (ECDSA P-256, SHA-256, r || s) after prefixing a domain label,
+    /// so a signature made for one purpose can never be taken for another. The same key authenticates handshakes by
+    /// ECDH; the domain label keeps the two uses apart.
+    /// </summary>
+    public byte[] Sign(ReadOnlySpan<byte> domain, ReadOnlySpan<byte> data)
+    {
+        using ECDsa signer = ECDsa.Create(_key.ExportParameters(includePrivateParameters: true));
+        return signer.SignData(DomainSeparated(domain, data), HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+    }
+
+    /// <summary>Verifies a signature made by <see cref="Sign"/> with the node key whose public key is <paramref name="publicKey"/>.</summary>
+    public static bool Verify(ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> domain, ReadOnlySpan<byte> data, ReadOnlySpan<byte> signature)
+    {
+        if (publicKey.Length != PublicKeys.Size || publicKey[0] != 0x04 || signature.Length != 64)
+        {
+            return false;
+        }
+
+        try
+        {
+            using ECDsa verifier = ECDsa.Create(new ECParameters
+            {
+                Curve = ECCurve.NamedCurves.nistP256,
+                Q = new ECPoint { X = publicKey[1..33].ToArray(), Y = publicKey[33..].ToArray() },
+            });
+            return verifier.VerifyData(DomainSeparated(domain, data), signature, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        }
+        catch (CryptographicException)
+        {
+            return false;
+        }
+    }
+
+    private static byte[] DomainSeparated(ReadOnlySpan<byte> domain, ReadOnlySpan<byte> data)
+    {
+        var bytes = new byte[1 + domain.Length + data.Length];
+        bytes[0] = (byte)domain.Length;
+        domain.CopyTo(bytes.AsSpan(1));
+        data.CopyTo(bytes.AsSpan(1 + domain.Length));
+        return bytes;
+    }
+
     /// <summary>Raw ECDH (the x-coordinate, 32 bytes) between this key and a peer public key.</summary>
     internal byte[] Agree(ECDiffieHellman peerPublic) => _key.DeriveRawSecretAgreement(peerPublic.PublicKey);
 

@@ -110,7 +110,19 @@ public sealed partial class SecureLinkEndpoint
     /// Runs the responder side. Returns null, having sent nothing, when the handshake is dropped (wrong mac1,
     /// unknown key, rate limit, replay, untrusted peer...): a scanner learns nothing. The caller closes the carrier then.
     /// </summary>
-    public async Task<SecureLink?> AcceptAsync(IFabricLink carrier, IPAddress? source, CancellationToken cancellationToken = default)
+    public Task<SecureLink?> AcceptAsync(IFabricLink carrier, IPAddress? source, CancellationToken cancellationToken = default)
+        => AcceptCoreAsync(carrier, source, endToEnd: false, cancellationToken);
+
+    /// <summary>
+    /// The responder side of an end-to-end handshake inside a relayed fabric stream. The per-source rate limit and
+    /// the timestamp replay table do not apply: the stream came from an authenticated neighbor under the session's
+    /// stream limits, every relayed stream runs its own handshake (several at once from one node are normal), and a
+    /// replayed INIT yields nothing, since the opener's route preamble follows only under the new keys.
+    /// </summary>
+    public Task<SecureLink?> AcceptEndToEndAsync(IFabricLink carrier, CancellationToken cancellationToken = default)
+        => AcceptCoreAsync(carrier, null, endToEnd: true, cancellationToken);
+
+    private async Task<SecureLink?> AcceptCoreAsync(IFabricLink carrier, IPAddress? source, bool endToEnd, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(carrier);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -159,7 +171,7 @@ public sealed partial class SecureLinkEndpoint
             return Drop(HandshakeFailure.BadMac, source);
         }
 
-        if (!_rateLimiter.TryAcquire(source))
+        if (!endToEnd && !_rateLimiter.TryAcquire(source))
         {
             return Drop(HandshakeFailure.RateLimited, source);
         }
@@ -180,7 +192,7 @@ public sealed partial class SecureLinkEndpoint
                 return Drop(HandshakeFailure.Untrusted, source);
             }
 
-            if (!_replay.TryAdvance(trust.NodeId, hello.Timestamp))
+            if (!endToEnd && !_replay.TryAdvance(trust.NodeId, hello.Timestamp))
             {
                 return Drop(HandshakeFailure.Replay, source);
             }

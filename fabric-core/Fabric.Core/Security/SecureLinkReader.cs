@@ -44,13 +44,16 @@ internal sealed class SecureLinkReader : PipeReader
 
             ReadResult raw = await _inner.ReadAsync(cancellationToken).ConfigureAwait(false);
             ReadOnlySequence<byte> buffer = raw.Buffer;
+            bool more = false;
             try
             {
-                OpenRecords(ref buffer);
+                more = OpenRecords(ref buffer);
             }
             finally
             {
-                _inner.AdvanceTo(buffer.Start, buffer.End);
+                // When records remain buffered, mark only what was consumed as examined, so the next read returns
+                // at once with them instead of waiting for new bytes.
+                _inner.AdvanceTo(buffer.Start, more ? buffer.Start : buffer.End);
             }
 
             FlushResult flushed = await _plain.Writer.FlushAsync(CancellationToken.None).ConfigureAwait(false);
@@ -60,7 +63,7 @@ internal sealed class SecureLinkReader : PipeReader
                 return new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: true, isCompleted: false);
             }
 
-            if (raw.IsCompleted)
+            if (raw.IsCompleted && !more)
             {
                 if (!buffer.IsEmpty)
                 {
@@ -96,7 +99,12 @@ internal sealed class SecureLinkReader : PipeReader
         }
     }
 
-    private void OpenRecords(ref ReadOnlySequence<byte> buffer)
+    /// <summary>
+    /// Opens records from the front of <paramref name="buffer"/> until one yields plaintext, so the session sees each
+    /// record as soon as it is open (a small urgent record is not held back behind a large bulk one). Returns true
+    /// when bytes remain that may hold further records.
+    /// </summary>
+    private bool OpenRecords(ref ReadOnlySequence<byte> buffer)
     {
         Span<byte> prefixBytes = stackalloc byte[RecordPrefix.Size];
         while (buffer.Length >= RecordPrefix.Size)
@@ -112,7 +120,7 @@ internal sealed class SecureLinkReader : PipeReader
             long recordLength = RecordPrefix.Size + prefix.BodyLength;
             if (buffer.Length < recordLength)
             {
-                return;
+                return false;
             }
 
             ReadOnlySequence<byte> record = buffer.Slice(0, recordLength);
@@ -131,17 +139,22 @@ internal sealed class SecureLinkReader : PipeReader
             int plaintextLength = (int)recordLength - RecordFormat.Overhead;
             Span<byte> destination = _plain.Writer.GetSpan(Math.Max(plaintextLength, 1));
             RecordOpenResult result = _opener.Open(bytes[..RecordFormat.HeaderSize], bytes[RecordFormat.HeaderSize..], destination);
+            buffer = buffer.Slice(recordLength);
             if (result == RecordOpenResult.Ok)
             {
                 _plain.Writer.Advance(plaintextLength);
                 _link.Statistics.OnOpened(plaintextLength);
+                if (plaintextLength > 0)
+                {
+                    return buffer.Length >= RecordPrefix.Size;
+                }
             }
             else
             {
                 _link.OnRejectedRecord(result);
             }
-
-            buffer = buffer.Slice(recordLength);
         }
+
+        return false;
     }
 }

@@ -9,7 +9,7 @@ namespace Fabric.Core.Security;
 /// frames of one flush travel in one record (up to 64 KiB): fewer, larger AEAD calls and sends. No copy, no
 /// allocation. Used by the session's single writer only.
 /// </summary>
-internal sealed class SecureLinkWriter(PipeWriter inner, RecordSealer sealer, SecureLinkStatistics statistics) : PipeWriter
+internal sealed class SecureLinkWriter(PipeWriter inner, RecordSealer sealer, SecureLinkStatistics statistics) : PipeWriter, Links.IRecordBoundary
 {
     // Ask the carrier for room for at least this much plaintext so small writes still produce full records.
     private const int MinimumRecordRequest = 16 * 1024;
@@ -55,6 +55,9 @@ internal sealed class SecureLinkWriter(PipeWriter inner, RecordSealer sealer, Se
     }
 
     public override void CancelPendingFlush() => inner.CancelPendingFlush();
+
+    /// <inheritdoc/>
+    public void EndRecord() => SealOpenRecord();
 
     public override void Complete(Exception? exception = null)
     {

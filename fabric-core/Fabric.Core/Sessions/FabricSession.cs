@@ -25,6 +25,7 @@ public sealed class FabricSession : IAsyncDisposable
     private readonly IDuplexPipe _link;
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
+    private readonly IRecordBoundary? _recordBoundary;
     private readonly FabricSessionOptions _options;
     private readonly ILogger _logger;
     private readonly Lock _sync = new();
@@ -80,6 +81,7 @@ public sealed class FabricSession : IAsyncDisposable
         _link = link;
         _input = link.Input;
         _output = link.Output;
+        _recordBoundary = link.Output as IRecordBoundary;
         _options = options;
         _logger = logger ?? NullLogger.Instance;
         Role = role;
@@ -1096,11 +1098,13 @@ public sealed class FabricSession : IAsyncDisposable
     private int WriteBatchLocked()
     {
         int total = 0;
+        bool urgentPending = false; // control or interactive frames not yet closed off in a record of their own
         while (total < _options.FlushThreshold)
         {
             if (_control.TryDequeue(out ControlItem item))
             {
                 total += WriteControlLocked(item);
+                urgentPending = true;
                 continue;
             }
 
@@ -1113,6 +1117,17 @@ public sealed class FabricSession : IAsyncDisposable
             if (stream is null)
             {
                 break;
+            }
+
+            if (stream.TrafficClass <= TrafficClass.Interactive)
+            {
+                urgentPending = true;
+            }
+            else if (urgentPending)
+            {
+                // Urgent frames go out in their own small record, ahead of the bulk that fills this flush.
+                _recordBoundary?.EndRecord();
+                urgentPending = false;
             }
 
             total += WriteDataLocked(stream);

@@ -569,17 +569,21 @@ public class SecureLinkEndpointTests
     }
 
     [Fact]
-    public void TryAdvance_TimestampNotNewer_Refused()
+    public void TryAdvance_ExactRepeatOrOlderThanWindow_RefusedUnseenWithinWindow_Taken()
     {
         var table = new HandshakeReplayTable();
-        NodeId a = NodeId.FromPublicKey([1]);
-        NodeId b = NodeId.FromPublicKey([2]);
-        Assert.True(table.TryAdvance(a, 100));
-        Assert.False(table.TryAdvance(a, 100));
-        Assert.False(table.TryAdvance(a, 99));
-        Assert.True(table.TryAdvance(b, 50)); // per node
-        Assert.True(table.TryAdvance(a, 101));
-        Assert.False(table.TryAdvance(a, 100));
+        NodeId a = NodeId.FromPublicKey(new byte[] { 1 });
+        NodeId b = NodeId.FromPublicKey(new byte[] { 2 });
+        ulong window = (ulong)HandshakeReplayTable.Window.Ticks * 100;
+        ulong t = 1_700_000_000_000_000_000;
+        Assert.True(table.TryAdvance(a, t));
+        Assert.False(table.TryAdvance(a, t));          // exact replay
+        Assert.True(table.TryAdvance(a, t - 1));       // a concurrent handshake whose INIT arrived second
+        Assert.False(table.TryAdvance(a, t - 1));      // ...replayed
+        Assert.True(table.TryAdvance(b, 50));          // per node
+        Assert.True(table.TryAdvance(a, t + window));
+        Assert.False(table.TryAdvance(a, t));          // now a full window older than the newest
+        Assert.True(table.TryAdvance(a, t + 2));       // just inside the window and unseen
     }
 
     [Fact]

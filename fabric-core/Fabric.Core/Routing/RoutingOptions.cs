@@ -1,0 +1,23 @@
+namespace Fabric.Core.Routing;
+
+/// <summary>Node-wide routing settings.</summary>
+public sealed record RoutingOptions
+{
+    /// <summary>Default ranking.</summary>
+    public RoutingPolicy Policy { get; init; } = RoutingPolicy.Nearest;
+
+    /// <summary>Replicas tried for one open before giving up.</summary>
+    public int MaxAttempts { get; init; } = 3;
+
+    /// <summary>Time for the destination to accept a stream (and, through relays, for the end-to-end handshake).</summary>
+    public TimeSpan OpenTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a replica that failed an open is skipped (passive health).</summary>
+    public TimeSpan EjectionTime { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Most relay hops a stream may take.</summary>
+    public int MaxRelayHops { get; init; } = 8;
+
+    /// <summary>How often this node's pressure is re-announced at most.</summary>
+    public TimeSpan MinAnnounceInterval { get; init; } = TimeSpan.FromSeconds(1);
+}
