@@ -35,6 +35,10 @@ public sealed partial class FabricNode
     private int _announceDirty = 1;
     private long _lastAnnounce;
     private ITimer? _maintenance;
+    private long _directoryFingerprint;
+
+    /// <summary>Raised (on a timer thread, at most once a second) when the directory's replicas or paths changed.</summary>
+    public event Action? DirectoryChanged;
 
     /// <summary>The subprotocols this node handles.</summary>
     public SubprotocolRegistry Subprotocols => _registry;
@@ -176,8 +180,12 @@ public sealed partial class FabricNode
             catch (Exception ex) when (ex is IOException or TimeoutException or OperationCanceledException or InvalidOperationException && !cancellationToken.IsCancellationRequested)
             {
                 last = ex;
-                _ejectedUntil[candidate.Key] = _options.Session.TimeProvider.GetTimestamp() + (long)(_options.Routing.EjectionTime.TotalSeconds * _options.Session.TimeProvider.TimestampFrequency);
-                Log.ReplicaFailed(_logger, candidate.Key, service, ex.Message);
+                if (ex is not FabricRouteException { Code: FabricErrorCode.AccessDenied or FabricErrorCode.UnknownSubprotocol or FabricErrorCode.IncompatibleSubprotocol })
+                {
+                    // A refusal for this stream alone (policy, subprotocol) is an answer from a working replica: not ejected.
+                    _ejectedUntil[EjectionKey(service, candidate)] = _options.Session.TimeProvider.GetTimestamp() + (long)(_options.Routing.EjectionTime.TotalSeconds * _options.Session.TimeProvider.TimestampFrequency);
+                    Log.ReplicaFailed(_logger, candidate.Key, service, ex.Message);
+                }
             }
         }
 
@@ -197,7 +205,7 @@ public sealed partial class FabricNode
         long now = _options.Session.TimeProvider.GetTimestamp();
         var usable = _directory.FindReplicas(service, subprotocol)
             .Where(r => r.Replica.Health is ReplicaHealth.Healthy or ReplicaHealth.Degraded)
-            .Where(r => !_ejectedUntil.TryGetValue(r.Key, out long until) || until <= now)
+            .Where(r => !_ejectedUntil.TryGetValue(EjectionKey(service, r), out long until) || until <= now)
             .Where(r => options.Exclude is null || !options.Exclude.Contains(r.Key))
             .Where(r => options.Only is null || options.Only == r.Key)
             .ToList();
@@ -209,6 +217,9 @@ public sealed partial class FabricNode
             _ => [.. usable.OrderBy(r => r.Replica.Health).ThenBy(r => r.Hops).ThenBy(r => r.Rtt).ThenBy(r => r.Pressure)],
         };
     }
+
+    /// <summary>Ejection is per service: a node's replicas of different services share instance names (the node name by default).</summary>
+    private static string EjectionKey(string service, ReplicaRoute route) => $"{service}\n{route.Key}";
 
     private static List<ReplicaRoute> WeightedOrder(List<ReplicaRoute> usable)
     {
@@ -492,7 +503,14 @@ public sealed partial class FabricNode
         finally
         {
             _inbound.TryRemove(inbound, out _);
-            await stream.DisposeAsync().ConfigureAwait(false);
+            try
+            {
+                await stream.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
+            {
+                // the stream was reset (policy reload, handler failure, opener gone): nothing left to close gracefully
+            }
         }
     }
 
@@ -552,6 +570,17 @@ public sealed partial class FabricNode
     private void OnMaintenanceTick()
     {
         _gossip.Expire();
+        long fingerprint = 17;
+        foreach ((NodeAnnouncement announcement, NodeId nextHop, int hops, TimeSpan _) in _directory.Origins())
+        {
+            fingerprint = unchecked((fingerprint * 31) + HashCode.Combine(announcement.Origin, announcement.Sequence, nextHop, hops));
+        }
+
+        if (Interlocked.Exchange(ref _directoryFingerprint, fingerprint) != fingerprint)
+        {
+            DirectoryChanged?.Invoke();
+        }
+
         TimeSpan sinceAnnounce = _options.Session.TimeProvider.GetElapsedTime(_lastAnnounce);
         if (sinceAnnounce >= _options.Directory.AnnouncementTtl / 3
             || Volatile.Read(ref _announceDirty) != 0 && sinceAnnounce >= _options.Routing.MinAnnounceInterval)

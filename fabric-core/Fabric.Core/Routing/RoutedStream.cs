@@ -88,7 +88,15 @@ public sealed class RoutedStream : Stream
     {
         if (disposing)
         {
-            _inner.Dispose();
+            try
+            {
+                _inner.Dispose();
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
+            {
+                // Reset underneath (a relayed stream's end-to-end writer flushes into the reset carrier): release it.
+                _abort?.Invoke(Sessions.FabricErrorCode.Cancel);
+            }
         }
 
         base.Dispose(disposing);
@@ -97,7 +105,15 @@ public sealed class RoutedStream : Stream
     /// <inheritdoc/>
     public override async ValueTask DisposeAsync()
     {
-        await _inner.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            await _inner.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            _abort?.Invoke(Sessions.FabricErrorCode.Cancel);
+        }
+
         await base.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -32,6 +32,89 @@ public sealed class FabricSection
 
     /// <summary>Plain TCP links without authentication or encryption: tests only; a warning is logged at every start.</summary>
     public bool Plaintext { get; set; }
+
+    /// <summary>Roles announced: entry, relay, exit, service-host (only relays forward streams for others).</summary>
+    public List<string> Roles { get; set; } = ["entry", "relay", "exit", "service-host"];
+
+    /// <summary>Service replicas hosted on this node.</summary>
+    public List<ServiceSection> Services { get; set; } = [];
+
+    /// <summary>How streams to services are routed.</summary>
+    public RoutingSection Routing { get; set; } = new();
+
+    /// <summary>Who may open streams to this node's services (reloaded when the configuration changes).</summary>
+    public AccessSection Access { get; set; } = new();
+
+    /// <summary>Service directory settings.</summary>
+    public DirectorySection Directory { get; set; } = new();
+}
+
+/// <summary>One entry of <c>Fabric:Services</c>: a replica hosted here.</summary>
+public sealed class ServiceSection
+{
+    /// <summary>Service name.</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>Instance name, unique on this node (default: the node name).</summary>
+    public string Instance { get; set; } = "";
+
+    /// <summary>Subprotocols it is reached with: names (fabric.echo, http, grpc, mqtt, smtp) or ids (0x2201).</summary>
+    public List<string> Subprotocols { get; set; } = [];
+
+    /// <summary>Weight for the Weighted policy.</summary>
+    public int Weight { get; set; } = 100;
+
+    /// <summary>Tier for the PriorityFailover policy (lower first).</summary>
+    public int Priority { get; set; }
+}
+
+/// <summary><c>Fabric:Routing</c>.</summary>
+public sealed class RoutingSection
+{
+    /// <summary>Nearest, LeastLoaded, Weighted or PriorityFailover.</summary>
+    public string Policy { get; set; } = "Nearest";
+
+    /// <summary>Replicas tried for one stream.</summary>
+    public int MaxAttempts { get; set; } = 3;
+
+    /// <summary>Seconds a replica that failed an open is skipped.</summary>
+    public double EjectionSeconds { get; set; } = 10;
+}
+
+/// <summary><c>Fabric:Access</c>.</summary>
+public sealed class AccessSection
+{
+    /// <summary>Allow or Deny when no rule matches.</summary>
+    public string Default { get; set; } = "Allow";
+
+    /// <summary>Rules; the longest matching source prefix wins, Deny on a tie.</summary>
+    public List<AccessRuleSection> Rules { get; set; } = [];
+}
+
+/// <summary>One access rule.</summary>
+public sealed class AccessRuleSection
+{
+    /// <summary>Service names or *.</summary>
+    public List<string> Services { get; set; } = ["*"];
+
+    /// <summary>Node ids (64 hex digits) or *.</summary>
+    public List<string> Nodes { get; set; } = ["*"];
+
+    /// <summary>Client networks (CIDR) or *.</summary>
+    public List<string> Sources { get; set; } = ["*"];
+
+    /// <summary>Allow or Deny.</summary>
+    public string Action { get; set; } = "Allow";
+}
+
+/// <summary><c>Fabric:Directory</c>.</summary>
+public sealed class DirectorySection
+{
+    /// <summary>TTL of this node's announcements (re-announced every third of it).</summary>
+    public double AnnouncementTtlSeconds { get; set; } = 30;
+
+    /// <summary>When not empty, announcements of other services are ignored and counted.</summary>
+    public List<string> KnownServices { get; set; } = [];
 }
 
 /// <summary><c>Fabric:Identity</c>.</summary>

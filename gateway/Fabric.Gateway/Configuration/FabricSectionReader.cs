@@ -1,11 +1,16 @@
+using System.Globalization;
 using System.Net;
+using Fabric.Core.Discovery;
 using Fabric.Core.Nodes;
+using Fabric.Core.Policy;
+using Fabric.Core.Routing;
 using Fabric.Core.Security;
+using Fabric.Core.Subprotocols;
 
 namespace Fabric.Gateway.Configuration;
 
 /// <summary>What the <c>Fabric</c> section turns into once validated.</summary>
-public sealed record FabricSettings(NodeIdentity Identity, IReadOnlyList<NodeIdentity> PreviousIdentities, FabricTrust Trust, FabricNodeOptions Node);
+public sealed record FabricSettings(NodeIdentity Identity, IReadOnlyList<NodeIdentity> PreviousIdentities, FabricTrust Trust, FabricNodeOptions Node, IReadOnlyList<ServiceReplica> Services);
 
 /// <summary>Validates the <c>Fabric</c> section and loads keys; every error names its configuration key.</summary>
 public static class FabricSectionReader
@@ -75,15 +80,132 @@ public static class FabricSectionReader
         }
 
         byte[]? psk = ReadPreSharedKey(section, Key);
+        string[] knownRoles = ["entry", "relay", "exit", "service-host"];
+        for (int i = 0; i < section.Roles.Count; i++)
+        {
+            if (!knownRoles.Contains(section.Roles[i]))
+            {
+                throw new ConfigurationException(Key($"Roles:{i}"), $"'{section.Roles[i]}' is not a role; use {string.Join(", ", knownRoles)}");
+            }
+        }
+
+        if (!Enum.TryParse(section.Routing.Policy, ignoreCase: true, out RoutingPolicy policy) || !Enum.IsDefined(policy))
+        {
+            throw new ConfigurationException(Key("Routing:Policy"), $"'{section.Routing.Policy}' is not Nearest, LeastLoaded, Weighted or PriorityFailover");
+        }
+
+        if (section.Routing.MaxAttempts is < 1 or > 16)
+        {
+            throw new ConfigurationException(Key("Routing:MaxAttempts"), "must be 1..16");
+        }
+
+        if (section.Routing.EjectionSeconds is < 0 or > 3600)
+        {
+            throw new ConfigurationException(Key("Routing:EjectionSeconds"), "must be 0..3600");
+        }
+
+        if (section.Directory.AnnouncementTtlSeconds is < 3 or > 600)
+        {
+            throw new ConfigurationException(Key("Directory:AnnouncementTtlSeconds"), "must be 3..600");
+        }
+
+        var services = new List<ServiceReplica>();
+        for (int i = 0; i < section.Services.Count; i++)
+        {
+            services.Add(ReadService(Key($"Services:{i}"), section.Services[i], section.NodeName));
+        }
+
         var options = new FabricNodeOptions
         {
             Name = section.NodeName,
             Listen = listen,
             Peers = peers,
             Plaintext = section.Plaintext,
+            Roles = section.Roles,
             Security = new SecureLinkOptions { PreSharedKey = psk, Certificate = certificate },
+            Routing = new RoutingOptions { Policy = policy, MaxAttempts = section.Routing.MaxAttempts, EjectionTime = TimeSpan.FromSeconds(section.Routing.EjectionSeconds) },
+            Directory = new DirectoryOptions
+            {
+                AnnouncementTtl = TimeSpan.FromSeconds(section.Directory.AnnouncementTtlSeconds),
+                KnownServices = section.Directory.KnownServices.Count == 0 ? null : section.Directory.KnownServices.ToHashSet(),
+            },
+            AccessPolicy = ReadAccessPolicy(section.Access, sectionPath),
         };
-        return new FabricSettings(identity, previous, trust, options);
+        return new FabricSettings(identity, previous, trust, options, services);
+    }
+
+    /// <summary>Reads <c>Fabric:Access</c> (also on a configuration reload).</summary>
+    public static AccessPolicy ReadAccessPolicy(AccessSection access, string sectionPath = FabricSection.Name)
+    {
+        ArgumentNullException.ThrowIfNull(access);
+        string Key(string name) => $"{sectionPath}:Access:{name}";
+        AccessAction ParseAction(string key, string text) => Enum.TryParse(text, ignoreCase: true, out AccessAction action) && Enum.IsDefined(action)
+            ? action
+            : throw new ConfigurationException(key, $"'{text}' is not Allow or Deny");
+        AccessAction fallback = ParseAction(Key("Default"), access.Default);
+        var rules = access.Rules.Select((r, i) => new AccessRule(r.Services, r.Nodes, r.Sources, ParseAction(Key($"Rules:{i}:Action"), r.Action))).ToList();
+        try
+        {
+            return new AccessPolicy(rules, fallback);
+        }
+        catch (FormatException ex)
+        {
+            throw new ConfigurationException(Key("Rules"), ex.Message);
+        }
+    }
+
+    /// <summary>Subprotocol names the configuration may use instead of ids.</summary>
+    public static ushort ParseSubprotocol(string key, string text)
+    {
+        switch (text.Trim().ToLowerInvariant())
+        {
+            case "fabric.echo":
+            case "echo":
+                return CoreSubprotocols.Echo;
+            case "http":
+                return CoreSubprotocols.Http;
+            case "grpc":
+                return CoreSubprotocols.Grpc;
+            case "mqtt":
+                return CoreSubprotocols.Mqtt;
+            case "smtp":
+                return CoreSubprotocols.Smtp;
+            default:
+                string t = text.Trim();
+                if (t.StartsWith("0x", StringComparison.OrdinalIgnoreCase) && ushort.TryParse(t.AsSpan(2), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out ushort hex) && hex != 0)
+                {
+                    return hex;
+                }
+
+                throw new ConfigurationException(key, $"'{text}' is not a subprotocol: use echo, http, grpc, mqtt, smtp or a hex id such as 0x2201");
+        }
+    }
+
+    private static ServiceReplica ReadService(string key, ServiceSection service, string nodeName)
+    {
+        if (string.IsNullOrWhiteSpace(service.Name) || System.Text.Encoding.UTF8.GetByteCount(service.Name) > ServiceReplica.MaxNameBytes)
+        {
+            throw new ConfigurationException(key + ":Name", "must be 1..255 UTF-8 bytes");
+        }
+
+        if (service.Subprotocols.Count is 0 or > ServiceReplica.MaxSubprotocols)
+        {
+            throw new ConfigurationException(key + ":Subprotocols", $"list 1..{ServiceReplica.MaxSubprotocols} subprotocols the service is reached with");
+        }
+
+        if (service.Weight is < 1 or > ushort.MaxValue)
+        {
+            throw new ConfigurationException(key + ":Weight", "must be 1..65535");
+        }
+
+        if (service.Priority is < 0 or > 255)
+        {
+            throw new ConfigurationException(key + ":Priority", "must be 0..255");
+        }
+
+        ushort[] ids = [.. service.Subprotocols.Select((s, j) => ParseSubprotocol($"{key}:Subprotocols:{j}", s))];
+        string instance = string.IsNullOrWhiteSpace(service.Instance) ? nodeName : service.Instance;
+        return new ServiceReplica(service.Name, instance, ids, (ushort)service.Weight, (byte)service.Priority);
     }
 
     /// <summary>Default place for generated keys.</summary>

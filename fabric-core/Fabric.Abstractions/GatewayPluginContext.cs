@@ -1,0 +1,23 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+
+namespace Fabric.Abstractions;
+
+/// <summary>What the host tells a plugin about itself and its surroundings.</summary>
+public sealed class GatewayPluginContext(PluginManifest manifest, string directory, IConfiguration configuration, IConfiguration hostConfiguration, ILoggerFactory loggers)
+{
+    /// <summary>The plugin's manifest (plugin.json).</summary>
+    public PluginManifest Manifest { get; } = manifest;
+
+    /// <summary>The folder the plugin was loaded from.</summary>
+    public string Directory { get; } = directory;
+
+    /// <summary>The plugin's own configuration section: <c>Plugins:Settings:&lt;name&gt;</c>.</summary>
+    public IConfiguration Configuration { get; } = configuration;
+
+    /// <summary>The whole host configuration (a driver may read a standard section, e.g. <c>ReverseProxy</c>).</summary>
+    public IConfiguration HostConfiguration { get; } = hostConfiguration;
+
+    /// <summary>Loggers; categories should start with the plugin's name.</summary>
+    public ILoggerFactory Loggers { get; } = loggers;
+}
