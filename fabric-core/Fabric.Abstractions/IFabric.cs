@@ -114,6 +114,9 @@ public abstract class FabricConnection : IAsyncDisposable
     /// <summary>Resets the stream with a fabric error code (docs/PROTOCOL.md §1.7).</summary>
     public abstract void Abort(int code);
 
+    /// <summary>Ends this side's writing (half-close); reading goes on.</summary>
+    public abstract void CompleteWrites();
+
     /// <inheritdoc/>
     public abstract ValueTask DisposeAsync();
 }
@@ -144,6 +147,9 @@ public abstract class FabricIncoming
 
     /// <summary>Resets the stream with a fabric error code.</summary>
     public abstract void Abort(int code);
+
+    /// <summary>Ends this side's writing (half-close); reading goes on.</summary>
+    public abstract void CompleteWrites();
 }
 
 /// <summary>No replica accepted the stream.</summary>

@@ -1,9 +1,13 @@
+using System.Net;
+using Fabric.Core.Discovery;
 using Fabric.Core.Nodes;
 using Fabric.Gateway;
+using Fabric.Gateway.Admin;
 using Fabric.Gateway.Commands;
 using Fabric.Gateway.Configuration;
 using Fabric.Gateway.Node;
 using Fabric.Gateway.Plugins;
+using Fabric.Samples.Backend;
 
 if (GatewayCommands.IsCommand(args))
 {
@@ -15,10 +19,16 @@ if (GatewayCommands.IsCommand(args))
 WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
 FabricSettings fabric;
+IPEndPoint admin;
+IPEndPoint? sampleBackend;
+IPEndPoint? sampleBackendH2c;
 try
 {
-    FabricSection section = builder.Configuration.GetSection(FabricSection.Name).Get<FabricSection>() ?? new FabricSection();
-    fabric = FabricSectionReader.Read(section);
+    fabric = FabricSectionReader.Read(builder.Configuration.GetSection(FabricSection.Name).Get<FabricSection>() ?? new FabricSection());
+    GatewaySection gateway = builder.Configuration.GetSection(GatewaySection.Name).Get<GatewaySection>() ?? new GatewaySection();
+    admin = FabricSectionReader.ParseEndPoint($"{GatewaySection.Name}:AdminListen", gateway.AdminListen);
+    sampleBackend = string.IsNullOrWhiteSpace(gateway.SampleBackendListen) ? null : FabricSectionReader.ParseEndPoint($"{GatewaySection.Name}:SampleBackendListen", gateway.SampleBackendListen);
+    sampleBackendH2c = string.IsNullOrWhiteSpace(gateway.SampleBackendListenH2c) ? null : FabricSectionReader.ParseEndPoint($"{GatewaySection.Name}:SampleBackendListenH2c", gateway.SampleBackendListenH2c);
 }
 catch (ConfigurationException ex)
 {
@@ -32,11 +42,26 @@ catch (InvalidOperationException ex)
     return 2;
 }
 
+// Explicit listeners: the admin API and the sample backend here, the drivers' own (proxy, MQTT, SMTP) in their plugins.
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    kestrel.Listen(admin);
+    if (sampleBackend is not null)
+    {
+        kestrel.Listen(sampleBackend);
+    }
+
+    if (sampleBackendH2c is not null)
+    {
+        kestrel.Listen(sampleBackendH2c, l => l.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2);
+    }
+});
+
 builder.Services.AddSingleton(fabric);
 builder.Services.AddSingleton(sp =>
 {
     var node = new FabricNode(fabric.Identity, fabric.Trust, fabric.Node, fabric.PreviousIdentities, sp.GetRequiredService<ILoggerFactory>());
-    foreach (Fabric.Core.Discovery.ServiceReplica replica in fabric.Services)
+    foreach (ServiceReplica replica in fabric.Services)
     {
         node.AddLocalService(replica);
     }
@@ -48,63 +73,24 @@ builder.Services.AddHostedService<AccessPolicyReloader>();
 
 // Plugins (the drivers included) load before the host is built so they can add services and listeners.
 PluginsSection pluginOptions = builder.Configuration.GetSection(PluginsSection.Name).Get<PluginsSection>() ?? new PluginsSection();
-var plugins = new PluginHost(pluginOptions, AppContext.BaseDirectory, builder.Configuration);
+using var plugins = new PluginHost(pluginOptions, AppContext.BaseDirectory, builder.Configuration);
 builder.Services.AddSingleton(plugins);
 plugins.ConfigureServices(builder.Services);
 builder.Services.AddHostedService<PluginLifecycle>();
 
 WebApplication app = builder.Build();
-plugins.Configure(app);
-app.MapGet("/healthz", () => Results.Text("ok\n"));
-app.MapGet("/links", (FabricNode node) => Results.Json(node.Connections.Select(c => new
-{
-    peer = c.PeerId.ToString(),
-    peerShort = c.PeerId.ShortForm,
-    name = c.PeerName,
-    remote = c.Remote,
-    dialed = c.Dialed,
-    authenticated = c.Authenticated,
-    state = c.Session.State.ToString(),
-    streams = c.Session.ActiveStreamCount,
-    rttMicroseconds = c.Session.SmoothedRtt.TotalMicroseconds,
-}), GatewayJson.Options));
-app.MapGet("/plugins", (PluginHost host) => Results.Json(host.Plugins.Select(p => new
-{
-    name = p.Name,
-    version = p.Manifest?.Version,
-    state = p.State.ToString(),
-    failure = p.Failure,
-    subprotocols = p.Manifest?.Subprotocols,
-    directory = p.Directory,
-}), GatewayJson.Options));
-app.MapGet("/directory", (FabricNode node) => Results.Json(node.Directory.Origins().Select(o => new
-{
-    node = o.Announcement.Origin.ToString(),
-    name = o.Announcement.Name,
-    roles = o.Announcement.Roles,
-    capabilities = o.Announcement.Capabilities.Select(Fabric.Core.Subprotocols.SubprotocolDescriptor.CapabilityTagFor),
-    pressure = o.Announcement.Pressure,
-    sequence = o.Announcement.Sequence,
-    nextHop = o.NextHop.ShortForm,
-    hops = o.Hops,
-    rttMicroseconds = o.Rtt.TotalMicroseconds,
-}), GatewayJson.Options));
-app.MapGet("/services", (FabricNode node) => Results.Json(node.Directory.AllReplicas().Select(r => new
-{
-    service = r.Replica.Service,
-    replica = r.Key,
-    node = r.OriginName,
-    subprotocols = r.Replica.Subprotocols.Select(id => $"0x{id:x4}"),
-    health = r.Replica.Health.ToString(),
-    weight = r.Replica.Weight,
-    priority = r.Replica.Priority,
-    hops = r.Hops,
-    nextHop = r.NextHop.ShortForm,
-    rttMicroseconds = r.Rtt.TotalMicroseconds,
-    pressure = r.Pressure,
-    local = r.IsLocal,
-    expires = r.IsLocal ? (DateTimeOffset?)null : r.ExpiresAt,
-}), GatewayJson.Options));
 
+// Requests are told apart by the port they arrived on: the admin API and the sample backend answer only on theirs;
+// everything else belongs to the drivers (the reverse proxy).
+app.MapWhen(context => IsLocal(context, admin), branch => AdminApi.Map(branch));
+if (sampleBackend is not null || sampleBackendH2c is not null)
+{
+    app.MapWhen(context => IsLocal(context, sampleBackend) || IsLocal(context, sampleBackendH2c), branch => SampleBackend.Map(branch, fabric.Node.Name));
+}
+
+app.UseRouting();
+plugins.Configure(app);
 await app.RunAsync();
 return 0;
+
+static bool IsLocal(HttpContext context, IPEndPoint? endPoint) => endPoint is not null && context.Connection.LocalPort == endPoint.Port;

@@ -35,6 +35,11 @@ public static class ControlMessage
     public static byte[] Manifest(SubprotocolManifest manifest)
     {
         ArgumentNullException.ThrowIfNull(manifest);
+        if (manifest.Descriptors.Count > SubprotocolManifest.MaxDescriptors)
+        {
+            throw new ArgumentException($"a MANIFEST lists at most {SubprotocolManifest.MaxDescriptors} subprotocols; got {manifest.Descriptors.Count}", nameof(manifest));
+        }
+
         var body = new ArrayBufferWriter<byte>();
         Span<byte> head = body.GetSpan(2);
         BinaryPrimitives.WriteUInt16BigEndian(head, (ushort)manifest.Descriptors.Count);
@@ -42,6 +47,12 @@ public static class ControlMessage
         foreach (SubprotocolDescriptor d in manifest.Descriptors)
         {
             byte[] name = Encoding.UTF8.GetBytes(d.Name);
+            if (name.Length > SubprotocolDescriptor.MaxNameBytes)
+            {
+                // The u8 length would wrap (or the peer would refuse the MANIFEST and drop the link).
+                throw new ArgumentException($"subprotocol 0x{d.Id:x4}: a name is at most {SubprotocolDescriptor.MaxNameBytes} UTF-8 bytes", nameof(manifest));
+            }
+
             Span<byte> s = body.GetSpan(7 + name.Length);
             BinaryPrimitives.WriteUInt16BigEndian(s, d.Id);
             s[2] = d.Version.Major;
@@ -61,7 +72,7 @@ public static class ControlMessage
     {
         ArgumentNullException.ThrowIfNull(announcement);
         var body = new byte[5 + announcement.Encoded.Length];
-        body[0] = (byte)Math.Min(hops, 255);
+        body[0] = (byte)Math.Clamp(hops, 0, 255);
         BinaryPrimitives.WriteUInt32BigEndian(body.AsSpan(1), (uint)Math.Clamp(rtt.TotalMicroseconds, 0, uint.MaxValue));
         announcement.Encoded.CopyTo(body, 5);
         return Frame(ControlMessageType.Announce, body);

@@ -8,7 +8,7 @@ namespace Fabric.Core.Links;
 /// write is flushed at once (a record per write on a secure link). Disposing completes both sides;
 /// <see cref="CompleteWrites"/> completes only the writer, so the other side reads end of stream.
 /// </summary>
-public sealed class DuplexPipeStream(PipeReader reader, PipeWriter writer, Action? onDispose = null) : Stream
+public sealed class DuplexPipeStream(PipeReader reader, PipeWriter writer, Action? onDispose = null) : Stream, IHalfCloseable
 {
     private int _disposed;
 

@@ -171,20 +171,33 @@ public sealed partial class FabricNode
                 break;
             }
 
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(_options.Routing.OpenTimeout);
-            try
+            for (int linkTry = 0; ; linkTry++)
             {
-                return await OpenToAsync(candidate, preamble, options, timeout.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is IOException or TimeoutException or OperationCanceledException or InvalidOperationException && !cancellationToken.IsCancellationRequested)
-            {
-                last = ex;
-                if (ex is not FabricRouteException { Code: FabricErrorCode.AccessDenied or FabricErrorCode.UnknownSubprotocol or FabricErrorCode.IncompatibleSubprotocol })
+                int linksBefore = OpenLinkCount(candidate.NextHop);
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(_options.Routing.OpenTimeout);
+                try
                 {
-                    // A refusal for this stream alone (policy, subprotocol) is an answer from a working replica: not ejected.
-                    _ejectedUntil[EjectionKey(service, candidate)] = _options.Session.TimeProvider.GetTimestamp() + (long)(_options.Routing.EjectionTime.TotalSeconds * _options.Session.TimeProvider.TimestampFrequency);
-                    Log.ReplicaFailed(_logger, candidate.Key, service, ex.Message);
+                    return await OpenToAsync(candidate, preamble, options, timeout.Token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is IOException or TimeoutException or OperationCanceledException or InvalidOperationException && !cancellationToken.IsCancellationRequested)
+                {
+                    last = ex;
+                    if (linkTry == 0 && OpenLinkCount(candidate.NextHop) is > 0 and var linksAfter && linksAfter < linksBefore)
+                    {
+                        // The link the attempt took went down under it, and another link to that node is up (redundant
+                        // links): not the replica's fault. Try it again over the remaining link.
+                        continue;
+                    }
+
+                    if (ex is not FabricRouteException { Code: FabricErrorCode.AccessDenied or FabricErrorCode.UnknownSubprotocol or FabricErrorCode.IncompatibleSubprotocol })
+                    {
+                        // A refusal for this stream alone (policy, subprotocol) is an answer from a working replica: not ejected.
+                        _ejectedUntil[EjectionKey(service, candidate)] = _options.Session.TimeProvider.GetTimestamp() + (long)(_options.Routing.EjectionTime.TotalSeconds * _options.Session.TimeProvider.TimestampFrequency);
+                        Log.ReplicaFailed(_logger, candidate.Key, service, ex.Message);
+                    }
+
+                    break;
                 }
             }
         }
@@ -218,6 +231,8 @@ public sealed partial class FabricNode
         };
     }
 
+    private int OpenLinkCount(NodeId peer) => _connections.Values.Count(c => c.PeerId == peer && c.Session.State == FabricSessionState.Open);
+
     /// <summary>Ejection is per service: a node's replicas of different services share instance names (the node name by default).</summary>
     private static string EjectionKey(string service, ReplicaRoute route) => $"{service}\n{route.Key}";
 
@@ -233,6 +248,11 @@ public sealed partial class FabricNode
 
     private async Task<RoutedStream> OpenToAsync(ReplicaRoute route, RoutePreamble preamble, RouteOptions options, CancellationToken cancellationToken)
     {
+        if (route.IsLocal && !_options.Routing.ServeLocalInProcess && _connections.Values.Any(c => c.PeerId == _identity.Id && c.Session.State == FabricSessionState.Open))
+        {
+            route = route with { NextHop = _identity.Id, IsLocal = false }; // through the self-link, as a remote replica
+        }
+
         if (route.IsLocal)
         {
             (DuplexPipeStream near, DuplexPipeStream far) = DuplexPipeStream.CreatePair();

@@ -44,6 +44,15 @@ public sealed class FabricStreamContext
     /// <summary>True when the stream came through relay nodes.</summary>
     public bool Relayed { get; }
 
+    /// <summary>Ends this side's writing; the opener reads end of stream.</summary>
+    public void CompleteWrites()
+    {
+        if (Stream is Links.IHalfCloseable halfCloseable)
+        {
+            halfCloseable.CompleteWrites();
+        }
+    }
+
     /// <summary>Resets the stream with <paramref name="code"/> (RESET_STREAM reaches the opener, through relays too).</summary>
     public void Abort(Sessions.FabricErrorCode code) => _abort(code);
 }

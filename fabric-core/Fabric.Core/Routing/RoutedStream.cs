@@ -3,7 +3,7 @@ using Fabric.Core.Discovery;
 namespace Fabric.Core.Routing;
 
 /// <summary>A stream to one replica of a service, with the route it took. Disposing it closes the stream.</summary>
-public sealed class RoutedStream : Stream
+public sealed class RoutedStream : Stream, Links.IHalfCloseable
 {
     private readonly Stream _inner;
     private readonly Action<Sessions.FabricErrorCode>? _abort;
@@ -35,6 +35,15 @@ public sealed class RoutedStream : Stream
         else
         {
             _inner.Dispose();
+        }
+    }
+
+    /// <summary>Ends this side's writing; the replica reads end of stream.</summary>
+    public void CompleteWrites()
+    {
+        if (_inner is Links.IHalfCloseable halfCloseable)
+        {
+            halfCloseable.CompleteWrites();
         }
     }
 

@@ -18,6 +18,12 @@ public sealed record RoutingOptions
     /// <summary>Most relay hops a stream may take.</summary>
     public int MaxRelayHops { get; init; } = 8;
 
+    /// <summary>
+    /// Serve streams to this node's own replicas in process (the default). When false they go over this node's link to
+    /// itself, when it has one, exactly as they would to another node (a single node then exercises the whole fabric).
+    /// </summary>
+    public bool ServeLocalInProcess { get; init; } = true;
+
     /// <summary>How often this node's pressure is re-announced at most.</summary>
     public TimeSpan MinAnnounceInterval { get; init; } = TimeSpan.FromSeconds(1);
 }

@@ -10,7 +10,7 @@ namespace Fabric.Core.Sessions;
 /// this side; <see cref="Abort"/> resets both directions. Zero-byte reads wait for data without consuming it,
 /// as <c>SocketsHttpHandler</c> and <c>SslStream</c> expect. One reader and one writer may work concurrently.
 /// </summary>
-public sealed class FabricStream : Stream, IValueTaskSource<int>, IValueTaskSource
+public sealed class FabricStream : Stream, IValueTaskSource<int>, IValueTaskSource, Links.IHalfCloseable
 {
     private readonly FabricSession _session;
 

@@ -79,6 +79,9 @@ public sealed class RoutingSection
 
     /// <summary>Seconds a replica that failed an open is skipped.</summary>
     public double EjectionSeconds { get; set; } = 10;
+
+    /// <summary>Serve this node's own replicas in process (true), or over its link to itself (false).</summary>
+    public bool ServeLocalInProcess { get; set; } = true;
 }
 
 /// <summary><c>Fabric:Access</c>.</summary>

@@ -123,7 +123,13 @@ public static class FabricSectionReader
             Plaintext = section.Plaintext,
             Roles = section.Roles,
             Security = new SecureLinkOptions { PreSharedKey = psk, Certificate = certificate },
-            Routing = new RoutingOptions { Policy = policy, MaxAttempts = section.Routing.MaxAttempts, EjectionTime = TimeSpan.FromSeconds(section.Routing.EjectionSeconds) },
+            Routing = new RoutingOptions
+            {
+                Policy = policy,
+                MaxAttempts = section.Routing.MaxAttempts,
+                EjectionTime = TimeSpan.FromSeconds(section.Routing.EjectionSeconds),
+                ServeLocalInProcess = section.Routing.ServeLocalInProcess,
+            },
             Directory = new DirectoryOptions
             {
                 AnnouncementTtl = TimeSpan.FromSeconds(section.Directory.AnnouncementTtlSeconds),

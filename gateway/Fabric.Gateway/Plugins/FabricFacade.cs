@@ -105,6 +105,8 @@ internal sealed class FabricFacade(FabricNode node, LoadedPlugin plugin, bool tr
 
         public override void Abort(int code) => stream.Abort((FabricErrorCode)code);
 
+        public override void CompleteWrites() => stream.CompleteWrites();
+
         public override ValueTask DisposeAsync() => stream.DisposeAsync();
     }
 
@@ -125,6 +127,8 @@ internal sealed class FabricFacade(FabricNode node, LoadedPlugin plugin, bool tr
         public override bool Relayed => context.Relayed;
 
         public override void Abort(int code) => context.Abort((FabricErrorCode)code);
+
+        public override void CompleteWrites() => context.CompleteWrites();
     }
 
     private sealed class Registration(Action undo) : IDisposable

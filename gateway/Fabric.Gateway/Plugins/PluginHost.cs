@@ -136,6 +136,10 @@ public sealed partial class PluginHost : IDisposable
         finally
         {
             Undo(plugin);
+            if (plugin.Instance is IDisposable disposable)
+            {
+                disposable.Dispose();
+            }
         }
     }
 

@@ -1,0 +1,72 @@
+using Fabric.Core.Nodes;
+using Fabric.Core.Subprotocols;
+using Fabric.Gateway.Plugins;
+
+namespace Fabric.Gateway.Admin;
+
+/// <summary>The admin API, on its own (loopback) listener: health, links, directory, services, plugins.</summary>
+internal static class AdminApi
+{
+    public static void Map(IApplicationBuilder branch)
+    {
+        branch.UseRouting();
+        branch.UseEndpoints(endpoints =>
+        {
+            endpoints.MapGet("/healthz", () => Results.Text("ok\n"));
+            endpoints.MapGet("/readyz", (FabricNode node, PluginHost plugins) =>
+                node.ListenEndPoint is not null || node.Options.Listen is null
+                    ? Results.Text("ready\n")
+                    : Results.Text("starting\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+            endpoints.MapGet("/links", (FabricNode node) => Results.Json(node.Connections.Select(c => new
+            {
+                peer = c.PeerId.ToString(),
+                peerShort = c.PeerId.ShortForm,
+                name = c.PeerName,
+                remote = c.Remote,
+                dialed = c.Dialed,
+                authenticated = c.Authenticated,
+                state = c.Session.State.ToString(),
+                streams = c.Session.ActiveStreamCount,
+                rttMicroseconds = c.Session.SmoothedRtt.TotalMicroseconds,
+                negotiated = c.Negotiated.Agreed.Select(d => $"0x{d.Id:x4} {d.Name} {d.Version}"),
+            }), GatewayJson.Options));
+            endpoints.MapGet("/directory", (FabricNode node) => Results.Json(node.Directory.Origins().Select(o => new
+            {
+                node = o.Announcement.Origin.ToString(),
+                name = o.Announcement.Name,
+                roles = o.Announcement.Roles,
+                capabilities = o.Announcement.Capabilities.Select(SubprotocolDescriptor.CapabilityTagFor),
+                pressure = o.Announcement.Pressure,
+                sequence = o.Announcement.Sequence,
+                nextHop = o.NextHop.ShortForm,
+                hops = o.Hops,
+                rttMicroseconds = o.Rtt.TotalMicroseconds,
+            }), GatewayJson.Options));
+            endpoints.MapGet("/services", (FabricNode node) => Results.Json(node.Directory.AllReplicas().Select(r => new
+            {
+                service = r.Replica.Service,
+                replica = r.Key,
+                node = r.OriginName,
+                subprotocols = r.Replica.Subprotocols.Select(id => $"0x{id:x4}"),
+                health = r.Replica.Health.ToString(),
+                weight = r.Replica.Weight,
+                priority = r.Replica.Priority,
+                hops = r.Hops,
+                nextHop = r.NextHop.ShortForm,
+                rttMicroseconds = r.Rtt.TotalMicroseconds,
+                pressure = r.Pressure,
+                local = r.IsLocal,
+                expires = r.IsLocal ? (DateTimeOffset?)null : r.ExpiresAt,
+            }), GatewayJson.Options));
+            endpoints.MapGet("/plugins", (PluginHost host) => Results.Json(host.Plugins.Select(p => new
+            {
+                name = p.Name,
+                version = p.Manifest?.Version,
+                state = p.State.ToString(),
+                failure = p.Failure,
+                subprotocols = p.Manifest?.Subprotocols,
+                directory = p.Directory,
+            }), GatewayJson.Options));
+        });
+    }
+}
