@@ -19,6 +19,7 @@ if (GatewayCommands.IsCommand(args))
 WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
 FabricSettings fabric;
+OpenTelemetry.Metrics.MeterProvider? telemetry;
 IPEndPoint admin;
 IPEndPoint? sampleBackend;
 IPEndPoint? sampleBackendH2c;
@@ -28,6 +29,7 @@ try
     GatewaySection gateway = builder.Configuration.GetSection(GatewaySection.Name).Get<GatewaySection>() ?? new GatewaySection();
     admin = FabricSectionReader.ParseEndPoint($"{GatewaySection.Name}:AdminListen", gateway.AdminListen);
     sampleBackend = string.IsNullOrWhiteSpace(gateway.SampleBackendListen) ? null : FabricSectionReader.ParseEndPoint($"{GatewaySection.Name}:SampleBackendListen", gateway.SampleBackendListen);
+    telemetry = TelemetryExport.Start(builder.Configuration.GetSection(TelemetrySection.Name).Get<TelemetrySection>() ?? new TelemetrySection());
     sampleBackendH2c = string.IsNullOrWhiteSpace(gateway.SampleBackendListenH2c) ? null : FabricSectionReader.ParseEndPoint($"{GatewaySection.Name}:SampleBackendListenH2c", gateway.SampleBackendListenH2c);
 }
 catch (ConfigurationException ex)
@@ -91,6 +93,7 @@ if (sampleBackend is not null || sampleBackendH2c is not null)
 app.UseRouting();
 plugins.Configure(app);
 await app.RunAsync();
+telemetry?.Dispose();
 return 0;
 
 static bool IsLocal(HttpContext context, IPEndPoint? endPoint) => endPoint is not null && context.Connection.LocalPort == endPoint.Port;

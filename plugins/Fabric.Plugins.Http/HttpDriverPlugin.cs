@@ -85,6 +85,7 @@ public sealed class HttpDriverPlugin : GatewayPlugin, IDisposable
         ArgumentNullException.ThrowIfNull(app);
         app.MapReverseProxy(proxy =>
         {
+            proxy.Use(ProxyMetrics.InvokeAsync);
             proxy.Use(ProxyErrorPages.InvokeAsync);
             proxy.Use(RequestSmugglingGuard.InvokeAsync);
             proxy.UseSessionAffinity();

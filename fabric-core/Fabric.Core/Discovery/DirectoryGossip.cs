@@ -116,10 +116,16 @@ public sealed partial class DirectoryGossip
                     return;
                 }
 
-                DirectoryChange change = _directory.ApplyAnnouncement(from.Neighbor, announcement, hops + 1, rtt + from.LinkRtt);
-                if (change == DirectoryChange.Changed)
+                switch (_directory.ApplyAnnouncement(from.Neighbor, announcement, hops + 1, rtt + from.LinkRtt))
                 {
-                    Propagate(announcement.Origin);
+                    case DirectoryChange.Changed:
+                        Propagate(announcement.Origin);
+                        break;
+                    case DirectoryChange.Lost: // the sender's path grew past the hop limit and it was the last one
+                        Broadcast(ControlMessage.Withdraw(announcement.Origin), except: from.Neighbor);
+                        break;
+                    default:
+                        break;
                 }
 
                 break;

@@ -91,7 +91,11 @@ public sealed class ServiceDirectory
         }
     }
 
-    /// <summary>Takes an announcement a neighbor passed on (after <paramref name="hops"/> hops, <paramref name="rtt"/> along the path).</summary>
+    /// <summary>
+    /// Takes an announcement a neighbor passed on (after <paramref name="hops"/> hops, <paramref name="rtt"/> along the
+    /// path). Beyond <see cref="DirectoryOptions.MaxHops"/> it is ignored, and the path through that neighbor, if
+    /// any, is dropped (the result is then <see cref="DirectoryChange.Changed"/> or <see cref="DirectoryChange.Lost"/>).
+    /// </summary>
     public DirectoryChange ApplyAnnouncement(NodeId neighbor, NodeAnnouncement announcement, int hops, TimeSpan rtt)
     {
         ArgumentNullException.ThrowIfNull(announcement);
@@ -103,6 +107,8 @@ public sealed class ServiceDirectory
 
         if (hops > _options.MaxHops)
         {
+            // Beyond the limit the neighbor no longer reaches the origin (the hop-count "infinity" that ends a
+            // counting loop): a path it gave before goes, or a dead origin would live on through its old distance.
             return Ignore(IgnoredReason.TooManyHops);
         }
 
@@ -124,10 +130,9 @@ public sealed class ServiceDirectory
                     return Ignore(IgnoredReason.BadSignature);
                 }
 
-                NodeId before = entry.BestNextHop;
-                int beforeHops = entry.BestHops;
+                (NodeId, PathInfo) before = entry.BestPath;
                 entry.Paths[neighbor] = new PathInfo(hops, rtt);
-                return entry.BestNextHop != before || entry.BestHops != beforeHops ? DirectoryChange.Changed : DirectoryChange.Unchanged;
+                return entry.BestPath != before ? DirectoryChange.Changed : DirectoryChange.Unchanged;
             }
 
             if (entry is null && _origins.Count >= _options.MaxOrigins)
@@ -177,23 +182,30 @@ public sealed class ServiceDirectory
     {
         lock (_lock)
         {
-            if (!_origins.TryGetValue(origin, out OriginEntry? entry) || entry.IsLocal || !entry.Paths.ContainsKey(neighbor))
-            {
-                return DirectoryChange.Unchanged;
-            }
-
-            NodeId before = entry.BestNextHop;
-            int beforeHops = entry.BestHops;
-            entry.Paths.Remove(neighbor);
-            if (entry.Paths.Count == 0)
-            {
-                _origins.Remove(origin);
-                Statistics.OnWithdrawn();
-                return DirectoryChange.Lost;
-            }
-
-            return entry.BestNextHop != before || entry.BestHops != beforeHops ? DirectoryChange.Changed : DirectoryChange.Unchanged;
+            return RemovePath(neighbor, origin, out _);
         }
+    }
+
+    /// <summary>Drops the path to <paramref name="origin"/> through <paramref name="neighbor"/>, if any. Call under the lock.</summary>
+    private DirectoryChange RemovePath(NodeId neighbor, NodeId origin, out bool removed)
+    {
+        removed = false;
+        if (!_origins.TryGetValue(origin, out OriginEntry? entry) || entry.IsLocal || !entry.Paths.ContainsKey(neighbor))
+        {
+            return DirectoryChange.Unchanged;
+        }
+
+        (NodeId, PathInfo) before = entry.BestPath;
+        entry.Paths.Remove(neighbor);
+        removed = true;
+        if (entry.Paths.Count == 0)
+        {
+            _origins.Remove(origin);
+            Statistics.OnWithdrawn();
+            return DirectoryChange.Lost;
+        }
+
+        return entry.BestPath != before ? DirectoryChange.Changed : DirectoryChange.Unchanged;
     }
 
     /// <summary>A neighbor's last link went down: drops every path through it. Returns origins lost and origins whose best path changed.</summary>
@@ -417,6 +429,16 @@ public sealed class ServiceDirectory
         public Dictionary<NodeId, PathInfo> Paths { get; } = [];
 
         public NodeId BestNextHop => Best().Key;
+
+        /// <summary>The best next hop with its hops and RTT: what this node tells its neighbors.</summary>
+        public (NodeId NextHop, PathInfo Path) BestPath
+        {
+            get
+            {
+                KeyValuePair<NodeId, PathInfo> best = Best();
+                return (best.Key, best.Value);
+            }
+        }
 
         public int BestHops => Best().Value.Hops;
 

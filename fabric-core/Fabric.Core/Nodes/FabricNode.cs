@@ -122,6 +122,7 @@ public sealed partial class FabricNode : IAsyncDisposable
             _loops.Add(DialLoopAsync(peer, _stopping.Token));
         }
 
+        Diagnostics.FabricTelemetry.Register(this);
         Announce();
         _maintenance = _options.Session.TimeProvider.CreateTimer(static s => ((FabricNode)s!).OnMaintenanceTick(), this, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         return Task.CompletedTask;
@@ -151,6 +152,7 @@ public sealed partial class FabricNode : IAsyncDisposable
     /// <summary>Stops accepting and dialing, drains every session with GOAWAY, and waits for them (bounded by the drain timeout).</summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
+        Diagnostics.FabricTelemetry.Unregister(this);
         await _stopping.CancelAsync().ConfigureAwait(false);
         if (_maintenance is not null)
         {

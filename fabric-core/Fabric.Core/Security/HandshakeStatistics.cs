@@ -15,7 +15,15 @@ public sealed class HandshakeStatistics
     /// <summary>All failed or dropped handshakes.</summary>
     public long FailedTotal => _failures.Sum(f => Interlocked.Read(ref f));
 
-    internal void OnCompleted() => Interlocked.Increment(ref _completed);
+    internal void OnCompleted()
+    {
+        Interlocked.Increment(ref _completed);
+        Diagnostics.FabricTelemetry.OnHandshake();
+    }
 
-    internal void OnFailed(HandshakeFailure failure) => Interlocked.Increment(ref _failures[(int)failure]);
+    internal void OnFailed(HandshakeFailure failure)
+    {
+        Interlocked.Increment(ref _failures[(int)failure]);
+        Diagnostics.FabricTelemetry.OnHandshakeFailure(failure);
+    }
 }

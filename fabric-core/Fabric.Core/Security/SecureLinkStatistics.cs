@@ -42,6 +42,7 @@ public sealed class SecureLinkStatistics
     internal long OnRejected(RecordOpenResult reason)
     {
         Interlocked.Increment(ref _rejected[(int)reason]);
+        Diagnostics.FabricTelemetry.OnRecordRejected();
         return RejectedTotal;
     }
 }

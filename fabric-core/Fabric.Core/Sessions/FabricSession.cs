@@ -703,7 +703,9 @@ public sealed class FabricSession : IAsyncDisposable
             }
 
             _pingInFlight = false;
-            _rtt.AddSample(Time.GetElapsedTime((long)opaque, Time.GetTimestamp()));
+            TimeSpan sample = Time.GetElapsedTime((long)opaque, Time.GetTimestamp());
+            _rtt.AddSample(sample);
+            Diagnostics.FabricTelemetry.OnRtt(sample);
         }
     }
 

@@ -52,17 +52,34 @@ public sealed class FabricSessionStatistics
     {
         Interlocked.Increment(ref _framesReceived);
         Interlocked.Add(ref _bytesReceived, payloadLength);
+        Diagnostics.FabricTelemetry.OnReceived(payloadLength);
     }
 
-    internal void OnDataSent(TrafficClass trafficClass, int bytes) => Interlocked.Add(ref _dataBytesSentByClass[(int)trafficClass], bytes);
+    internal void OnDataSent(TrafficClass trafficClass, int bytes)
+    {
+        Interlocked.Add(ref _dataBytesSentByClass[(int)trafficClass], bytes);
+        Diagnostics.FabricTelemetry.OnDataSent(trafficClass, bytes);
+    }
 
     internal void OnControlSent(int bytes) => Interlocked.Add(ref _controlBytesSent, bytes);
 
-    internal void OnStreamOpened(bool local) => Interlocked.Increment(ref local ? ref _streamsOpenedLocally : ref _streamsOpenedByPeer);
+    internal void OnStreamOpened(bool local)
+    {
+        Interlocked.Increment(ref local ? ref _streamsOpenedLocally : ref _streamsOpenedByPeer);
+        Diagnostics.FabricTelemetry.OnStreamOpened(local);
+    }
 
-    internal void OnStreamRefused() => Interlocked.Increment(ref _streamsRefused);
+    internal void OnStreamRefused()
+    {
+        Interlocked.Increment(ref _streamsRefused);
+        Diagnostics.FabricTelemetry.OnStreamRefused();
+    }
 
-    internal void OnProtocolError() => Interlocked.Increment(ref _protocolErrors);
+    internal void OnProtocolError()
+    {
+        Interlocked.Increment(ref _protocolErrors);
+        Diagnostics.FabricTelemetry.OnProtocolError();
+    }
 
     internal void OnFloodDetected() => Interlocked.Increment(ref _floodsDetected);
 
