@@ -18,6 +18,29 @@ if (GatewayCommands.IsCommand(args))
 // whatever the working directory. Environment variables and the command line override it the ASP.NET way.
 WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
+// A node's own file (samples/multi-node) replaces appsettings.json: .NET configuration merges arrays by index, so a
+// file layered on top could not remove a peer or a service the shipped defaults list. Environment variables and the
+// command line still override it.
+if (builder.Configuration[$"{GatewaySection.Name}:ConfigFile"] is { Length: > 0 } configFile)
+{
+    try
+    {
+        foreach (IConfigurationSource json in builder.Configuration.Sources.Where(s => s is Microsoft.Extensions.Configuration.Json.JsonConfigurationSource).ToList())
+        {
+            builder.Configuration.Sources.Remove(json);
+        }
+
+        builder.Configuration.AddJsonFile(Path.GetFullPath(configFile), optional: false, reloadOnChange: true);
+        builder.Configuration.AddEnvironmentVariables();
+        builder.Configuration.AddCommandLine(args);
+    }
+    catch (Exception ex) when (ex is FileNotFoundException or InvalidDataException or FormatException)
+    {
+        Console.Error.WriteLine($"Configuration error at '{GatewaySection.Name}:ConfigFile': {ex.Message} {ex.InnerException?.Message}");
+        return 2;
+    }
+}
+
 FabricSettings fabric;
 OpenTelemetry.Metrics.MeterProvider? telemetry;
 IPEndPoint admin;

@@ -6,6 +6,9 @@ public sealed class GatewaySection
     /// <summary>Section name.</summary>
     public const string Name = "Gateway";
 
+    /// <summary>A JSON file used instead of appsettings.json (environment variables and the command line still override it).</summary>
+    public string ConfigFile { get; set; } = "";
+
     /// <summary>Address of the admin API (links, directory, services, plugins, health); loopback by default.</summary>
     public string AdminListen { get; set; } = "127.0.0.1:8081";
 
