@@ -5,6 +5,11 @@ set -euo pipefail
 peers=(
   "curl curl"
   "/usr/lib/python3/dist-packages/cryptography python3-cryptography"
+  "/usr/lib/python3/dist-packages/websockets python3-websockets"
+  "wrk wrk"
+  "h2load nghttp2-client"
+  "/usr/sbin/nginx nginx-light"
+  "stunnel4 stunnel4"
 )
 
 missing=()

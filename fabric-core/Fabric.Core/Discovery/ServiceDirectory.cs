@@ -109,7 +109,12 @@ public sealed class ServiceDirectory
         {
             // Beyond the limit the neighbor no longer reaches the origin (the hop-count "infinity" that ends a
             // counting loop): a path it gave before goes, or a dead origin would live on through its old distance.
-            return Ignore(IgnoredReason.TooManyHops);
+            Statistics.OnIgnored(IgnoredReason.TooManyHops);
+            lock (_lock)
+            {
+                DirectoryChange change = RemovePath(neighbor, origin, out bool removed);
+                return removed ? change : DirectoryChange.Ignored;
+            }
         }
 
         long now = _options.TimeProvider.GetTimestamp();
@@ -152,12 +157,25 @@ public sealed class ServiceDirectory
         {
             if (_origins.TryGetValue(origin, out OriginEntry? current) && current.Announcement.Sequence >= announcement.Sequence)
             {
-                if (current.Announcement.Sequence == announcement.Sequence)
+                // Another neighbor's copy won the race (or a newer one came meanwhile).
+                if (current.Announcement.Sequence > announcement.Sequence)
                 {
-                    current.Paths[neighbor] = new PathInfo(hops, rtt);
+                    return Ignore(IgnoredReason.Stale);
                 }
 
-                return DirectoryChange.Unchanged; // another neighbor's copy won the race
+                if (!announcement.Encoded.AsSpan().SequenceEqual(current.Announcement.Encoded))
+                {
+                    return Ignore(IgnoredReason.BadSignature);
+                }
+
+                (NodeId, PathInfo) before = current.BestPath;
+                current.Paths[neighbor] = new PathInfo(hops, rtt);
+                return current.BestPath != before ? DirectoryChange.Changed : DirectoryChange.Unchanged;
+            }
+
+            if (current is null && _origins.Count >= _options.MaxOrigins)
+            {
+                return Ignore(IgnoredReason.TooManyOrigins); // filled up while the signature was checked
             }
 
             var fresh = new OriginEntry(announcement, now, isLocal: false);

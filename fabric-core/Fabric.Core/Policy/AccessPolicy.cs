@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Net;
+using System.Net.Sockets;
 using Fabric.Core.Security;
 
 namespace Fabric.Core.Policy;
@@ -44,6 +46,11 @@ public sealed class AccessPolicy
             }
 
             int prefix = rule.MatchLength(source);
+            if (prefix < 0)
+            {
+                continue; // the rule's sources do not contain the client address: it does not match at all
+            }
+
             if (prefix > bestPrefix || prefix == bestPrefix && rule.Action == AccessAction.Deny)
             {
                 bestPrefix = prefix;
@@ -90,22 +97,70 @@ public sealed class AccessPolicy
             {
                 anySource = true;
             }
-            else if (IPNetwork.TryParse(source, out IPNetwork network))
+            else if (TryParseNetwork(source, out IPNetwork network))
             {
                 networks.Add(network);
             }
-            else if (IPAddress.TryParse(source, out IPAddress? address))
-            {
-                networks.Add(new IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128));
-            }
             else
             {
-                throw new FormatException($"rule {index}: source '{source}' is not a CIDR network such as 10.0.0.0/8, an address, or *");
+                throw new FormatException($"rule {index}: source '{source}' is not a CIDR network such as 10.0.0.0/8 (no host bits set), an address, or *");
             }
         }
 
         bool anyService = rule.Services.Contains("*");
         return new CompiledRule([.. rule.Services], anyService, nodes, anyNode, [.. networks], anySource, rule.Action);
+    }
+
+    /// <summary>
+    /// Parses <c>address</c> or <c>address/prefix</c> strictly: IPv4 only in dotted-quad decimal (not the legacy
+    /// forms "10.1", "10" or "0x0a000001", which name other addresses than they seem to), no scope id, no host bits
+    /// set beyond the prefix. An IPv4-mapped IPv6 network is taken as the IPv4 network it maps, as sources are.
+    /// </summary>
+    private static bool TryParseNetwork(string text, out IPNetwork network)
+    {
+        network = default;
+        int slash = text.IndexOf('/', StringComparison.Ordinal);
+        string addressText = slash < 0 ? text : text[..slash];
+        int prefix = -1;
+        if (slash >= 0 && !int.TryParse(text.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out prefix))
+        {
+            return false;
+        }
+
+        if (addressText.Contains('%', StringComparison.Ordinal) || !IPAddress.TryParse(addressText, out IPAddress? address))
+        {
+            return false;
+        }
+
+        bool v4 = address.AddressFamily == AddressFamily.InterNetwork;
+        if (v4 ? address.ToString() != addressText : address.AddressFamily != AddressFamily.InterNetworkV6)
+        {
+            return false;
+        }
+
+        int bits = v4 ? 32 : 128;
+        prefix = slash < 0 ? bits : prefix;
+        if (prefix > bits)
+        {
+            return false;
+        }
+
+        byte[] bytes = address.GetAddressBytes();
+        for (int bit = prefix; bit < bits; bit++)
+        {
+            if ((bytes[bit / 8] & (0x80 >> (bit % 8))) != 0)
+            {
+                return false;
+            }
+        }
+
+        if (address.IsIPv4MappedToIPv6 && prefix >= 96)
+        {
+            (address, prefix) = (address.MapToIPv4(), prefix - 96);
+        }
+
+        network = new IPNetwork(address, prefix);
+        return true;
     }
 
     private sealed class CompiledRule(HashSet<string> services, bool anyService, HashSet<NodeId> nodes, bool anyNode, IPNetwork[] networks, bool anySource, AccessAction action)

@@ -659,8 +659,8 @@ public sealed class FabricSession : IAsyncDisposable
 
     private void OnResetStream(uint id, FabricErrorCode code)
     {
-        Guard(FloodKind.Reset, "RESET_STREAM frames");
         FabricStream? stream;
+        bool abortive;
         var error = new FabricStreamException(code, $"stream {id} was reset by the peer ({code})", isRemote: true);
         lock (_sync)
         {
@@ -669,6 +669,11 @@ public sealed class FabricSession : IAsyncDisposable
             {
                 return; // RESET racing our own close: nothing left to do
             }
+
+            // The rapid-reset pattern is a peer opening streams and aborting them while still sending (before its CLOSE).
+            // A RESET after the peer's CLOSE only stops our sending ("stop sending"), and one for a stream we opened costs
+            // us nothing: neither counts.
+            abortive = !stream.IsLocallyInitiated && !stream.RemoteDone;
 
             stream.RemoteDone = true;
             stream.ResetReceived = true;
@@ -682,6 +687,11 @@ public sealed class FabricSession : IAsyncDisposable
             }
 
             TryRemoveLocked(stream);
+        }
+
+        if (abortive)
+        {
+            Guard(FloodKind.Reset, "RESET_STREAM frames aborting streams in progress");
         }
 
         int dropped = stream.FailReceive(error, keepCompletedData: true);
@@ -1471,6 +1481,10 @@ public sealed class FabricSession : IAsyncDisposable
             else if (Volatile.Read(ref _peerStoppedReadingTimestamp) is var stopped and not 0 && Time.GetElapsedTime(stopped, now) > CloseGrace)
             {
                 (code, reason) = (FabricErrorCode.LinkLost, "the peer stopped reading");
+            }
+            else if (_pingInFlight && Time.GetElapsedTime(_lastPingTimestamp, now) > _options.PingTimeout)
+            {
+                (code, reason) = (FabricErrorCode.Timeout, $"no PONG within {_options.PingTimeout.TotalSeconds:0.###} s (the link or the peer is dead)");
             }
             else if (_state == FabricSessionState.Draining && Time.GetElapsedTime(_drainStartTimestamp, now) > _options.DrainTimeout)
             {

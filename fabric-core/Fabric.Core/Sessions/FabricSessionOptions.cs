@@ -45,6 +45,13 @@ public sealed record FabricSessionOptions
     /// <summary>Interval of PINGs that measure RTT and keep the session alive.</summary>
     public TimeSpan PingInterval { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// A PING unanswered this long ends the session (TIMEOUT): a link that went silent (a dead peer, a black-holed
+    /// path) is detected in seconds rather than after <see cref="IdleTimeout"/>. PONGs are control frames and jump
+    /// every data queue, so a live peer answers well within it even under load.
+    /// </summary>
+    public TimeSpan PingTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How long a GOAWAY drain may last before the remaining streams are reset.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -75,6 +82,7 @@ public sealed record FabricSessionOptions
         Range(nameof(MaxPendingControlFrames), MaxPendingControlFrames, 64, 1 << 24);
         Positive(nameof(HelloTimeout), HelloTimeout);
         Positive(nameof(PingInterval), PingInterval);
+        Positive(nameof(PingTimeout), PingTimeout);
         Positive(nameof(DrainTimeout), DrainTimeout);
         if (IdleTimeout < TimeSpan.Zero)
         {

@@ -89,7 +89,10 @@ public sealed class SubprotocolRegistry
         {
             if (_snapshot.TryGetValue(theirs.Id, out SubprotocolDescriptor? ours))
             {
-                (ours.IsCompatibleWith(theirs) ? agreed : incompatible)[theirs.Id] = theirs;
+                // A manifest listing an id twice: the last entry counts, so an id is never both agreed and incompatible.
+                bool compatible = ours.IsCompatibleWith(theirs);
+                (compatible ? agreed : incompatible)[theirs.Id] = theirs;
+                (compatible ? incompatible : agreed).Remove(theirs.Id);
             }
         }
 

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Fabric.Core.Subprotocols;
 
 /// <summary>A subprotocol version: major changes break compatibility, minor ones add to it.</summary>
@@ -21,8 +23,13 @@ public readonly record struct SubprotocolVersion(byte Major, byte Minor) : IComp
     /// <summary>Parses "major.minor".</summary>
     public static SubprotocolVersion Parse(string text)
     {
+        ArgumentNullException.ThrowIfNull(text);
         string[] parts = text.Split('.');
-        if (parts.Length != 2 || !byte.TryParse(parts[0], out byte major) || !byte.TryParse(parts[1], out byte minor))
+
+        // Digits only: no sign, no white space, culture-independent.
+        if (parts.Length != 2
+            || !byte.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out byte major)
+            || !byte.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out byte minor))
         {
             throw new FormatException($"'{text}' is not a version such as 1.0 (major.minor, each 0..255)");
         }

@@ -68,9 +68,11 @@ public class SessionFloodTests
     }
 
     [Fact]
-    public async Task Reset_OnClosedStreamsFlood_GoAwayEnhanceYourCalm()
+    public async Task Reset_OnClosedStreamsFlood_BoundedByControlFrameCap()
     {
-        var options = new FabricSessionOptions { Flood = new FloodLimits { MaxResetsPerSecond = 50 } };
+        // A RESET for a stream that is already gone costs one lookup: it is not a rapid reset, but like every
+        // control frame it is bounded by the per-second control-frame cap.
+        var options = new FabricSessionOptions { Flood = new FloodLimits { MaxResetsPerSecond = 50, MaxControlFramesPerSecond = 100 } };
         await using RawPeer peer = RawPeer.Start(options);
         await peer.HandshakeAsync();
         uint id = peer.NextStreamId();
@@ -78,9 +80,29 @@ public class SessionFloodTests
         await peer.SendResetAsync(id, FabricErrorCode.Cancel);
         await peer.ExpectFrameAsync(FrameType.ResetStream, id);
 
-        // RESET on a closed stream is ignored, but still counted.
         await peer.SendAsync(RawPeer.Concat(Enumerable.Range(0, 153).Select(_ => RawPeer.ResetBytes(id, FabricErrorCode.Cancel))));
         await SessionErrorAssert.ClosedWithAsync(peer, FabricErrorCode.EnhanceYourCalm);
+    }
+
+    [Fact]
+    public async Task Reset_AfterPeerCloseAtHighRate_NotARapidReset()
+    {
+        // open, data, CLOSE, then RESET (what disposing a stream early does): the RESET only stops our sending.
+        var options = new FabricSessionOptions { Flood = new FloodLimits { MaxResetsPerSecond = 50 } };
+        await using RawPeer peer = RawPeer.Start(options);
+        await peer.HandshakeAsync();
+        var frames = new List<byte[]>();
+        for (int i = 0; i < 200; i++)
+        {
+            uint id = peer.NextStreamId();
+            frames.Add(RawPeer.OpenBytes(id));
+            frames.Add(RawPeer.DataBytes(id, "x"u8));
+            frames.Add(RawPeer.CloseBytes(id));
+            frames.Add(RawPeer.ResetBytes(id, FabricErrorCode.Cancel));
+        }
+
+        await peer.SendAsync(RawPeer.Concat(frames));
+        await peer.AssertAliveAsync();
     }
 
     [Fact]
