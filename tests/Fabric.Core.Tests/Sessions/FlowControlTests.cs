@@ -65,9 +65,8 @@ public class FlowControlTests
         Assert.False(slowWrite.IsCompleted);
 
         const int FastBytes = 4 * 1024 * 1024;
-        async Task FastAsync(int index)
+        async Task FastAsync(FabricStream fa, FabricStream fb)
         {
-            var (fa, fb) = await pair.A.OpenPairAsync(pair.B, target: "fast" + index);
             byte[] payload = RandomNumberGenerator.GetBytes(FastBytes);
             Task<byte[]> received = fb.ReadToEndAsync();
             await fa.WriteAsync(payload).WaitAsync(TestTimeouts.Long);
@@ -75,7 +74,10 @@ public class FlowControlTests
             Assert.Equal(payload, await received.WaitAsync(TestTimeouts.Long));
         }
 
-        await Task.WhenAll(FastAsync(1), FastAsync(2)).WaitAsync(TestTimeouts.Long);
+        // Open (and accept) one pair after the other, so each acceptance matches its open; then transfer at once.
+        var fast1 = await pair.A.OpenPairAsync(pair.B, target: "fast1");
+        var fast2 = await pair.A.OpenPairAsync(pair.B, target: "fast2");
+        await Task.WhenAll(FastAsync(fast1.Local, fast1.Remote), FastAsync(fast2.Local, fast2.Remote)).WaitAsync(TestTimeouts.Long);
         Assert.False(slowWrite.IsCompleted, "the slow stream must still be held by its window");
 
         // The slow reader comes back: everything arrives intact.
