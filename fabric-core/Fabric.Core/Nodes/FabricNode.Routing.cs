@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.IO.Pipelines;
 using Fabric.Core.Discovery;
 using Fabric.Core.Links;
 using Fabric.Core.Policy;
@@ -255,8 +256,20 @@ public sealed partial class FabricNode
 
         if (route.IsLocal)
         {
-            (DuplexPipeStream near, DuplexPipeStream far) = DuplexPipeStream.CreatePair();
-            _ = Task.Run(() => ServeAsync(far, preamble, _identity.Id, _options.Name, relayed: false, _ => far.Dispose(), _stopping.Token), CancellationToken.None);
+            // In-process pipes. A reset (refusal, policy reload, failing handler) fails the opener's reads with its
+            // code, as RESET_STREAM does over a link: a clean end of stream would pass the cut off as complete.
+            var pipeOptions = new PipeOptions(pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024, useSynchronizationContext: false);
+            var toFar = new Pipe(pipeOptions);
+            var toNear = new Pipe(pipeOptions);
+            var near = new DuplexPipeStream(toNear.Reader, toFar.Writer);
+            var far = new DuplexPipeStream(toFar.Reader, toNear.Writer);
+            void Reset(FabricErrorCode code)
+            {
+                toNear.Writer.Complete(new FabricStreamException(code, $"stream reset by the destination ({code})", isRemote: true));
+                far.Dispose();
+            }
+
+            _ = Task.Run(() => ServeAsync(far, preamble, _identity.Id, _options.Name, relayed: false, Reset, _handlersAborted.Token), CancellationToken.None);
             await ExpectAcceptedAsync(near, cancellationToken).ConfigureAwait(false);
             return new RoutedStream(near, route, relayed: false, abort: null);
         }
@@ -307,7 +320,18 @@ public sealed partial class FabricNode
     private static async Task ExpectAcceptedAsync(Stream stream, CancellationToken cancellationToken)
     {
         byte[] status = new byte[1];
-        int n = await stream.ReadAsync(status, cancellationToken).ConfigureAwait(false);
+        int n;
+        try
+        {
+            n = await stream.ReadAsync(status, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FabricStreamException ex) when (ex.IsRemote)
+        {
+            // A refusing destination resets the stream with the code it also sends as the status byte; the reset
+            // (passed on by relays) can overtake the byte and discards it, so it is the same answer.
+            throw new FabricRouteException(ex.Code, $"the destination refused the stream: {ex.Code}", ex);
+        }
+
         if (n == 0)
         {
             throw new FabricRouteException(FabricErrorCode.NoRoute, "the destination closed the stream without answering");
@@ -512,6 +536,10 @@ public sealed partial class FabricNode
         try
         {
             await handler!(context, stopping).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            abort(FabricErrorCode.Cancel); // the node stopped and the drain deadline passed: not the handler's fault
         }
 #pragma warning disable CA1031 // a failing handler resets its stream; it must not take the node down
         catch (Exception ex)

@@ -25,7 +25,8 @@ public sealed partial class FabricNode : IAsyncDisposable
     private readonly ILoggerFactory _loggers;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<FabricSession, PeerConnection> _connections = new();
-    private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _stopping = new();          // accept and dial loops
+    private readonly CancellationTokenSource _handlersAborted = new();   // stream handlers: only after the drain deadline
     private readonly List<Task> _loops = [];
     private TcpLinkListener? _listener;
     private int _started;
@@ -177,6 +178,9 @@ public sealed partial class FabricNode : IAsyncDisposable
             }
         }
 
+        // Handlers had the whole drain to finish their streams; whatever still runs is cancelled now.
+        await _handlersAborted.CancelAsync().ConfigureAwait(false);
+
         try
         {
             await Task.WhenAll(_loops).ConfigureAwait(false);
@@ -200,6 +204,7 @@ public sealed partial class FabricNode : IAsyncDisposable
         }
 
         _stopping.Dispose();
+        _handlersAborted.Dispose();
     }
 
     private async Task AcceptLoopAsync(TcpLinkListener listener, CancellationToken stopping)
@@ -345,8 +350,8 @@ public sealed partial class FabricNode : IAsyncDisposable
                 Task work = stream.Subprotocol switch
                 {
                     CoreSubprotocols.Control => new ControlChannel(stream, connection, _registry, _gossip, _options.Directory).RunAsync(stopping),
-                    CoreSubprotocols.Relay => Task.Run(() => HandleRelayAsync(stream, connection, stopping), CancellationToken.None),
-                    _ => Task.Run(() => DispatchRoutedAsync(stream, connection, stopping), CancellationToken.None),
+                    CoreSubprotocols.Relay => Task.Run(() => HandleRelayAsync(stream, connection, _handlersAborted.Token), CancellationToken.None),
+                    _ => Task.Run(() => DispatchRoutedAsync(stream, connection, _handlersAborted.Token), CancellationToken.None),
                 };
                 _ = work;
             }

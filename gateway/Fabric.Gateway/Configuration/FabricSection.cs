@@ -33,8 +33,12 @@ public sealed class FabricSection
     /// <summary>Plain TCP links without authentication or encryption: tests only; a warning is logged at every start.</summary>
     public bool Plaintext { get; set; }
 
-    /// <summary>Roles announced: entry, relay, exit, service-host (only relays forward streams for others).</summary>
-    public List<string> Roles { get; set; } = ["entry", "relay", "exit", "service-host"];
+    /// <summary>
+    /// Roles announced: entry, relay, exit, service-host (only relays forward streams for others); empty for all four.
+    /// (Not pre-filled: the configuration binder appends to a list's initial items, so configured roles could never
+    /// leave one out.)
+    /// </summary>
+    public List<string> Roles { get; set; } = [];
 
     /// <summary>Service replicas hosted on this node.</summary>
     public List<ServiceSection> Services { get; set; } = [];
@@ -94,17 +98,20 @@ public sealed class AccessSection
     public List<AccessRuleSection> Rules { get; set; } = [];
 }
 
-/// <summary>One access rule.</summary>
+/// <summary>
+/// One access rule. Lists left out mean <c>*</c>; they are not pre-filled with it, since the configuration binder
+/// appends configured items to initial ones (a rule for one service would then cover every service).
+/// </summary>
 public sealed class AccessRuleSection
 {
-    /// <summary>Service names or *.</summary>
-    public List<string> Services { get; set; } = ["*"];
+    /// <summary>Service names or *; empty for *.</summary>
+    public List<string> Services { get; set; } = [];
 
-    /// <summary>Node ids (64 hex digits) or *.</summary>
-    public List<string> Nodes { get; set; } = ["*"];
+    /// <summary>Node ids (64 hex digits) or *; empty for *.</summary>
+    public List<string> Nodes { get; set; } = [];
 
-    /// <summary>Client networks (CIDR) or *.</summary>
-    public List<string> Sources { get; set; } = ["*"];
+    /// <summary>Client networks (CIDR) or *; empty for *.</summary>
+    public List<string> Sources { get; set; } = [];
 
     /// <summary>Allow or Deny.</summary>
     public string Action { get; set; } = "Allow";

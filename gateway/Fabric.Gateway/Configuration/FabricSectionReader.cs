@@ -121,7 +121,7 @@ public static class FabricSectionReader
             Listen = listen,
             Peers = peers,
             Plaintext = section.Plaintext,
-            Roles = section.Roles,
+            Roles = section.Roles.Count == 0 ? knownRoles : section.Roles,
             Security = new SecureLinkOptions { PreSharedKey = psk, Certificate = certificate },
             Routing = new RoutingOptions
             {
@@ -149,7 +149,8 @@ public static class FabricSectionReader
             ? action
             : throw new ConfigurationException(key, $"'{text}' is not Allow or Deny");
         AccessAction fallback = ParseAction(Key("Default"), access.Default);
-        var rules = access.Rules.Select((r, i) => new AccessRule(r.Services, r.Nodes, r.Sources, ParseAction(Key($"Rules:{i}:Action"), r.Action))).ToList();
+        static IReadOnlyList<string> AnyIfEmpty(List<string> list) => list.Count == 0 ? ["*"] : list;
+        var rules = access.Rules.Select((r, i) => new AccessRule(AnyIfEmpty(r.Services), AnyIfEmpty(r.Nodes), AnyIfEmpty(r.Sources), ParseAction(Key($"Rules:{i}:Action"), r.Action))).ToList();
         try
         {
             return new AccessPolicy(rules, fallback);

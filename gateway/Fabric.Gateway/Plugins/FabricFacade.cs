@@ -64,23 +64,21 @@ internal sealed class FabricFacade(FabricNode node, LoadedPlugin plugin, bool tr
         bool core = SubprotocolDescriptor.RangeOf(subprotocol.Id) == SubprotocolRange.Core;
         if (core && !trusted)
         {
-            throw new InvalidOperationException($"plugin '{plugin.Name}' may not handle core subprotocol 0x{subprotocol.Id:x4}: vendor plugins use 0x2200-0xEFFF (or 0xF000-0xFFFF for experiments)");
+            throw new InvalidOperationException($"plugin '{plugin.Name}' may not handle core subprotocol 0x{subprotocol.Id:x4}: only the trusted drivers (Plugins:Trusted) may; vendor plugins use 0x2200-0xEFFF (or 0xF000-0xFFFF for experiments)");
         }
 
+        ThrowIfClosed();
         var descriptor = new SubprotocolDescriptor(subprotocol.Id, subprotocol.Name, ToVersion(subprotocol.Version), ToVersion(subprotocol.MinCompatible));
         node.RegisterHandler(descriptor, (context, ct) => handler(new Incoming(context), ct), core);
-        var registration = new Registration(() => node.UnregisterHandler(subprotocol.Id));
-        plugin.Registrations.Add(registration);
-        return registration;
+        return Remember(new Registration(() => node.UnregisterHandler(subprotocol.Id)));
     }
 
     public IDisposable HostService(FabricServiceInfo service)
     {
         ArgumentNullException.ThrowIfNull(service);
+        ThrowIfClosed();
         node.AddLocalService(new ServiceReplica(service.Service, service.Instance, service.Subprotocols, checked((ushort)service.Weight), checked((byte)service.Priority)));
-        var registration = new Registration(() => node.RemoveLocalService(service.Service, service.Instance));
-        plugin.Registrations.Add(registration);
-        return registration;
+        return Remember(new Registration(() => node.RemoveLocalService(service.Service, service.Instance)));
     }
 
     public void SetServiceHealth(string service, string instance, FabricServiceHealth health)
@@ -91,6 +89,26 @@ internal sealed class FabricFacade(FabricNode node, LoadedPlugin plugin, bool tr
 
     internal static FabricReplicaInfo ToInfo(ReplicaRoute r) => new(
         r.Key, r.Replica.Service, r.Replica.Instance, r.OriginName, r.Hops, r.Rtt, r.Pressure, r.Replica.Weight, r.Replica.Priority, (FabricServiceHealth)(int)r.Replica.Health, r.IsLocal);
+
+    /// <summary>Keeps a registration for the plugin's stop; one made while the plugin was failing or stopping is undone at once.</summary>
+    private Registration Remember(Registration registration)
+    {
+        if (!plugin.TryAddRegistration(registration))
+        {
+            registration.Dispose();
+            ThrowIfClosed();
+        }
+
+        return registration;
+    }
+
+    private void ThrowIfClosed()
+    {
+        if (plugin.RegistrationsClosed)
+        {
+            throw new InvalidOperationException($"plugin '{plugin.Name}' is {plugin.State.ToString().ToLowerInvariant()}: it may not register handlers or services any more");
+        }
+    }
 
     private static SubprotocolVersion ToVersion(Version version)
         => new(checked((byte)version.Major), checked((byte)Math.Max(0, version.Minor)));

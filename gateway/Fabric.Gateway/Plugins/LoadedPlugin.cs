@@ -34,11 +34,60 @@ public sealed class LoadedPlugin
 
     internal IReadOnlySet<ushort> AllowedSubprotocols { get; set; } = new HashSet<ushort>();
 
-    internal List<IDisposable> Registrations { get; } = [];
+    private readonly List<IDisposable> _registrations = [];
+    private bool _closed;
 
     internal void Fail(string reason)
     {
         State = PluginState.Failed;
         Failure = reason;
+    }
+
+    /// <summary>
+    /// Remembers a registration (handler, hosted replica) to undo when the plugin stops or fails. False once
+    /// <see cref="UndoRegistrations"/> ran: a plugin that failed or stopped (a start that timed out and carries on in
+    /// the background, a timer still firing) may not register anything any more.
+    /// </summary>
+    internal bool TryAddRegistration(IDisposable registration)
+    {
+        lock (_registrations)
+        {
+            if (_closed)
+            {
+                return false;
+            }
+
+            _registrations.Add(registration);
+            return true;
+        }
+    }
+
+    /// <summary>True once the registrations were undone for good.</summary>
+    internal bool RegistrationsClosed
+    {
+        get
+        {
+            lock (_registrations)
+            {
+                return _closed;
+            }
+        }
+    }
+
+    /// <summary>Undoes every registration and refuses new ones.</summary>
+    internal void UndoRegistrations()
+    {
+        IDisposable[] undo;
+        lock (_registrations)
+        {
+            _closed = true;
+            undo = [.. _registrations];
+            _registrations.Clear();
+        }
+
+        foreach (IDisposable registration in undo)
+        {
+            registration.Dispose();
+        }
     }
 }

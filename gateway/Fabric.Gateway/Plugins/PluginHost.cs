@@ -22,7 +22,7 @@ public sealed partial class PluginHost : IDisposable
         _options = options;
         _configuration = configuration;
         Directory = Path.IsPathRooted(options.Directory) ? options.Directory : Path.Combine(baseDirectory, options.Directory);
-        Plugins = PluginLoader.LoadAll(Directory, options.Disabled);
+        Plugins = PluginLoader.LoadAll(Directory, options.Disabled, Timeout);
         foreach (LoadedPlugin plugin in Plugins)
         {
             if (plugin.State == PluginState.Loaded)
@@ -41,12 +41,30 @@ public sealed partial class PluginHost : IDisposable
     /// <inheritdoc/>
     public void Dispose() => _loggers.Dispose();
 
-    /// <summary>Lets each plugin register services.</summary>
+    /// <summary>
+    /// Lets each plugin register services. A plugin works on a copy of the collection, taken over only when it
+    /// finishes in time: what a plugin that throws or hangs registered (a hosted service, a listener) never reaches
+    /// the host.
+    /// </summary>
     public void ConfigureServices(IServiceCollection services)
     {
+        ArgumentNullException.ThrowIfNull(services);
         foreach (LoadedPlugin plugin in Active())
         {
-            Guard(plugin, "configuring services", () => plugin.Instance!.ConfigureServices(services, plugin.Context!));
+            IServiceCollection staged = new ServiceCollection();
+            foreach (ServiceDescriptor descriptor in services)
+            {
+                staged.Add(descriptor);
+            }
+
+            if (Guard(plugin, "configuring services", () => plugin.Instance!.ConfigureServices(staged, plugin.Context!)))
+            {
+                services.Clear();
+                foreach (ServiceDescriptor descriptor in staged)
+                {
+                    services.Add(descriptor);
+                }
+            }
         }
     }
 
@@ -75,17 +93,18 @@ public sealed partial class PluginHost : IDisposable
     {
         foreach (LoadedPlugin plugin in Active())
         {
-            var fabric = new FabricFacade(node, plugin, _options.Trusted.Contains(plugin.Name, StringComparer.OrdinalIgnoreCase));
+            var fabric = new FabricFacade(node, plugin, _options.EffectiveTrusted.Contains(plugin.Name, StringComparer.OrdinalIgnoreCase));
             try
             {
-                await plugin.Instance!.StartAsync(fabric, cancellationToken).WaitAsync(TimeSpan.FromSeconds(_options.StartTimeoutSeconds), cancellationToken).ConfigureAwait(false);
+                // On a thread of its own: a StartAsync that blocks before its first await must not hold the host either.
+                await OnOwnThread(() => plugin.Instance!.StartAsync(fabric, cancellationToken)).WaitAsync(Timeout, cancellationToken).ConfigureAwait(false);
                 plugin.State = PluginState.Running;
                 Log.PluginStarted(_logger, plugin.Name, plugin.Manifest!.Version);
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
                 Fail(plugin, $"starting failed: {Describe(ex)}");
-                Undo(plugin);
+                plugin.UndoRegistrations();
             }
         }
     }
@@ -107,7 +126,9 @@ public sealed partial class PluginHost : IDisposable
     [MethodImpl(MethodImplOptions.NoInlining)]
     public async Task<WeakReference> UnloadAsync(string name, CancellationToken cancellationToken = default)
     {
-        LoadedPlugin plugin = Plugins.Single(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase));
+        // A name may appear twice (a duplicate is listed, failed): unload the one that loaded.
+        LoadedPlugin plugin = Plugins.Where(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase)).OrderBy(p => p.LoadContext is null).FirstOrDefault()
+            ?? throw new ArgumentException($"no plugin named '{name}'", nameof(name));
         await StopOneAsync(plugin, cancellationToken).ConfigureAwait(false);
         var weak = new WeakReference(plugin.LoadContext);
         plugin.LoadContext?.Unload();
@@ -126,7 +147,7 @@ public sealed partial class PluginHost : IDisposable
 
         try
         {
-            await plugin.Instance!.StopAsync(cancellationToken).WaitAsync(TimeSpan.FromSeconds(_options.StartTimeoutSeconds), cancellationToken).ConfigureAwait(false);
+            await OnOwnThread(() => plugin.Instance!.StopAsync(cancellationToken)).WaitAsync(Timeout, cancellationToken).ConfigureAwait(false);
             plugin.State = PluginState.Stopped;
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
@@ -135,7 +156,7 @@ public sealed partial class PluginHost : IDisposable
         }
         finally
         {
-            Undo(plugin);
+            plugin.UndoRegistrations();
             if (plugin.Instance is IDisposable disposable)
             {
                 disposable.Dispose();
@@ -145,17 +166,41 @@ public sealed partial class PluginHost : IDisposable
 
     private List<LoadedPlugin> Active() => [.. Plugins.Where(p => p.State is PluginState.Loaded or PluginState.Running)];
 
-    private void Guard(LoadedPlugin plugin, string step, Action action)
+    /// <summary>The time each plugin gets for each step.</summary>
+    private TimeSpan Timeout => TimeSpan.FromSeconds(Math.Max(0, _options.StartTimeoutSeconds));
+
+    /// <summary>
+    /// Runs the synchronous part of a plugin's step on a dedicated thread (not the pool's: a plugin that blocks must
+    /// not starve the host), so that the caller can give up on it after the timeout.
+    /// </summary>
+    private static Task OnOwnThread(Func<Task> step)
+        => Task.Factory.StartNew(step, CancellationToken.None, TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach, TaskScheduler.Default).Unwrap();
+
+    /// <summary>
+    /// Runs a synchronous step of a plugin on a thread of its own, within the timeout: one that throws or does not
+    /// finish fails that plugin (a blocked thread is left behind), and the host goes on. True when the step succeeded.
+    /// </summary>
+    private bool Guard(LoadedPlugin plugin, string step, Action action)
     {
         try
         {
-            action();
+            if (!OnOwnThread(() =>
+            {
+                action();
+                return Task.CompletedTask;
+            }).Wait(Timeout))
+            {
+                throw new TimeoutException();
+            }
+
+            return true;
         }
 #pragma warning disable CA1031 // a plugin's failure is reported and contained; the host must not go down with it
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            Fail(plugin, $"{step} failed: {Describe(ex)}");
+            Fail(plugin, $"{step} failed: {Describe(ex is AggregateException { InnerExceptions: [Exception inner] } ? inner : ex)}");
+            return false;
         }
     }
 
@@ -163,16 +208,6 @@ public sealed partial class PluginHost : IDisposable
     {
         plugin.Fail(reason);
         Log.PluginFailed(_logger, plugin.Name, reason);
-    }
-
-    private static void Undo(LoadedPlugin plugin)
-    {
-        foreach (IDisposable registration in plugin.Registrations)
-        {
-            registration.Dispose();
-        }
-
-        plugin.Registrations.Clear();
     }
 
     private static string Describe(Exception ex) => ex is TimeoutException ? "timed out" : $"{ex.GetType().Name}: {ex.Message}";

@@ -19,7 +19,15 @@ public static class PluginLoader
 
     /// <summary>Loads every plugin folder under <paramref name="root"/> except the disabled ones.</summary>
     public static IReadOnlyList<LoadedPlugin> LoadAll(string root, IReadOnlyCollection<string> disabled)
+        => LoadAll(root, disabled, Timeout.InfiniteTimeSpan);
+
+    /// <summary>
+    /// Loads every plugin folder under <paramref name="root"/> except the disabled ones (never loaded: none of their
+    /// code runs). A plugin constructor gets <paramref name="constructorTimeout"/>.
+    /// </summary>
+    public static IReadOnlyList<LoadedPlugin> LoadAll(string root, IReadOnlyCollection<string> disabled, TimeSpan constructorTimeout)
     {
+        ArgumentNullException.ThrowIfNull(disabled);
         if (!System.IO.Directory.Exists(root))
         {
             return [];
@@ -28,45 +36,39 @@ public static class PluginLoader
         var plugins = new List<LoadedPlugin>();
         foreach (string folder in System.IO.Directory.GetDirectories(root).Order(StringComparer.Ordinal))
         {
-            LoadedPlugin plugin = Load(folder);
-            if (disabled.Contains(plugin.Name, StringComparer.OrdinalIgnoreCase))
+            // The name (from the manifest, else the folder's) decides before anything is loaded: a disabled plugin or
+            // a second plugin of a name already in use runs no code, not even its constructor.
+            string name = NameOf(folder);
+            if (disabled.Contains(name, StringComparer.OrdinalIgnoreCase))
             {
-                plugin.LoadContext?.Unload();
                 continue;
             }
 
-            if (plugins.Any(p => string.Equals(p.Name, plugin.Name, StringComparison.OrdinalIgnoreCase) && p.State != PluginState.Failed) && plugin.State != PluginState.Failed)
+            if (plugins.Any(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase) && p.State != PluginState.Failed))
             {
-                plugin.Fail($"another plugin is already named '{plugin.Name}'");
+                plugins.Add(Failed(folder, TryReadManifest(folder, out _), $"another plugin is already named '{name}'"));
+                continue;
             }
 
-            plugins.Add(plugin);
+            plugins.Add(Load(folder, constructorTimeout));
         }
 
         return plugins;
     }
 
     /// <summary>Loads one plugin folder. Never throws: problems end up in <see cref="LoadedPlugin.Failure"/>.</summary>
-    public static LoadedPlugin Load(string folder)
-    {
-        string manifestPath = Path.Combine(folder, "plugin.json");
-        PluginManifest? manifest = null;
-        try
-        {
-            if (!File.Exists(manifestPath))
-            {
-                return Failed(folder, null, $"no plugin.json in {folder}");
-            }
+    public static LoadedPlugin Load(string folder) => Load(folder, Timeout.InfiniteTimeSpan);
 
-            manifest = JsonSerializer.Deserialize<PluginManifest>(File.ReadAllText(manifestPath), ManifestJson);
-            if (manifest is null)
-            {
-                return Failed(folder, null, "plugin.json is empty");
-            }
-        }
-        catch (Exception ex) when (ex is JsonException or IOException or UnauthorizedAccessException)
+    /// <summary>
+    /// Loads one plugin folder; the plugin's constructor gets <paramref name="constructorTimeout"/>. Never throws:
+    /// problems end up in <see cref="LoadedPlugin.Failure"/>.
+    /// </summary>
+    public static LoadedPlugin Load(string folder, TimeSpan constructorTimeout)
+    {
+        PluginManifest? manifest = TryReadManifest(folder, out string? unreadable);
+        if (manifest is null)
         {
-            return Failed(folder, null, $"plugin.json is not valid: {ex.Message}");
+            return Failed(folder, null, unreadable!);
         }
 
         string? problem = Validate(manifest, out HashSet<ushort> subprotocols);
@@ -87,33 +89,110 @@ public static class PluginLoader
             return Failed(folder, manifest, "the plugin folder carries its own Fabric.Abstractions.dll; reference the contract with <Private>false</Private>");
         }
 
-        var context = new PluginLoadContext(manifest.Name, assemblyPath);
-        var plugin = new LoadedPlugin(folder, manifest) { LoadContext = context, AllowedSubprotocols = subprotocols };
+        var plugin = new LoadedPlugin(folder, manifest) { AllowedSubprotocols = subprotocols };
+        Type? type = null;
         try
         {
-            Assembly assembly = context.LoadFromAssemblyPath(assemblyPath);
-            Type[] candidates = [.. assembly.GetTypes().Where(t => typeof(IGatewayPlugin).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false })];
+            // The resolver reads the plugin's .deps.json here: a broken one throws, and fails only this plugin.
+            plugin.LoadContext = new PluginLoadContext(manifest.Name, assemblyPath);
+            Assembly assembly = plugin.LoadContext.LoadFromAssemblyPath(assemblyPath);
+
+            // Public, concrete classes only: an internal helper deriving from GatewayPlugin is not an entry point.
+            Type[] candidates = [.. assembly.GetTypes().Where(t => typeof(IGatewayPlugin).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false, IsVisible: true })];
             if (manifest.EntryType is { Length: > 0 } entry)
             {
                 candidates = [.. candidates.Where(t => t.FullName == entry)];
+                if (candidates.Length == 0)
+                {
+                    return Unload(plugin, $"entryType '{entry}' from plugin.json is not a public class implementing IGatewayPlugin in {manifest.Assembly}");
+                }
             }
 
             if (candidates.Length != 1)
             {
-                plugin.Fail(candidates.Length == 0
+                return Unload(plugin, candidates.Length == 0
                     ? $"no public class implementing IGatewayPlugin (contract {ContractVersion.Current}) in {manifest.Assembly}"
                     : $"{candidates.Length} plugin types in {manifest.Assembly}; name one with \"entryType\" in plugin.json");
-                return plugin;
             }
 
-            plugin.Instance = (IGatewayPlugin)Activator.CreateInstance(candidates[0])!;
+            type = candidates[0];
+            plugin.Instance = Construct(type, constructorTimeout);
             plugin.State = PluginState.Loaded;
         }
-        catch (Exception ex) when (ex is ReflectionTypeLoadException or FileNotFoundException or FileLoadException or BadImageFormatException or TargetInvocationException or MissingMethodException or TypeLoadException or InvalidCastException)
+        catch (TimeoutException)
         {
-            plugin.Fail($"loading failed: {(ex is TargetInvocationException { InnerException: { } inner } ? inner.Message : ex.Message)}");
+            return Unload(plugin, $"loading failed: the constructor of {type!.FullName} timed out");
+        }
+#pragma warning disable CA1031 // whatever a plugin's files or constructor throw fails that plugin, never the host
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            return Unload(plugin, ex is TargetInvocationException { InnerException: { } inner }
+                ? $"loading failed: the constructor of {type?.FullName} threw {inner.GetType().Name}: {inner.Message}"
+                : $"loading failed: {ex.Message}");
         }
 
+        return plugin;
+    }
+
+    /// <summary>The plugin's name as the host knows it: the manifest's if it can be read, else the folder's.</summary>
+    private static string NameOf(string folder)
+        => TryReadManifest(folder, out _)?.Name is { Length: > 0 } name ? name : Path.GetFileName(folder);
+
+    private static PluginManifest? TryReadManifest(string folder, out string? problem)
+    {
+        string manifestPath = Path.Combine(folder, "plugin.json");
+        try
+        {
+            if (!File.Exists(manifestPath))
+            {
+                problem = $"no plugin.json in {folder}";
+                return null;
+            }
+
+            PluginManifest? manifest = JsonSerializer.Deserialize<PluginManifest>(File.ReadAllText(manifestPath), ManifestJson);
+            problem = manifest is null ? "plugin.json is empty" : null;
+            return manifest;
+        }
+        catch (Exception ex) when (ex is JsonException or IOException or UnauthorizedAccessException)
+        {
+            problem = $"plugin.json is not valid: {ex.Message}";
+            return null;
+        }
+    }
+
+    /// <summary>Runs the plugin's constructor, on another thread when it has a time limit (a constructor that blocks must not hold the host).</summary>
+    private static IGatewayPlugin Construct(Type type, TimeSpan timeout)
+    {
+        if (timeout == Timeout.InfiniteTimeSpan)
+        {
+            return (IGatewayPlugin)Activator.CreateInstance(type)!;
+        }
+
+        // A thread of its own, not the pool's: a constructor that blocks must not starve the host.
+        Task<object?> construct = Task.Factory.StartNew(() => Activator.CreateInstance(type), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        try
+        {
+            if (!construct.Wait(timeout < TimeSpan.Zero ? TimeSpan.Zero : timeout))
+            {
+                throw new TimeoutException();
+            }
+        }
+        catch (AggregateException ex) when (ex.InnerExceptions.Count == 1)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(ex.InnerException!);
+        }
+
+        return (IGatewayPlugin)construct.Result!;
+    }
+
+    /// <summary>Fails a plugin whose assembly was loaded, and unloads its context: nothing of it stays in memory.</summary>
+    private static LoadedPlugin Unload(LoadedPlugin plugin, string reason)
+    {
+        plugin.Fail(reason);
+        plugin.Instance = null;
+        plugin.LoadContext?.Unload();
+        plugin.LoadContext = null;
         return plugin;
     }
 
@@ -150,9 +229,14 @@ public static class PluginLoader
             return $"needs gateway {minHost} or later; this is {HostVersion}";
         }
 
-        foreach (string text in manifest.Subprotocols)
+        if (manifest.Subprotocols is null)
         {
-            string t = text.Trim();
+            return "manifest 'subprotocols' must be a list of hex ids such as [\"0x2201\"]";
+        }
+
+        foreach (string? text in manifest.Subprotocols)
+        {
+            string t = text?.Trim() ?? "";
             if (!t.StartsWith("0x", StringComparison.OrdinalIgnoreCase) || !ushort.TryParse(t.AsSpan(2), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out ushort id) || id == 0)
             {
                 return $"manifest subprotocol '{text}' is not a hex id such as 0x2201";

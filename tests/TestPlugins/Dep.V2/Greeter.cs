@@ -1,0 +1,8 @@
+namespace Fabric.TestDep;
+
+/// <summary>Version 2 of the shared-name dependency.</summary>
+public static class Greeter
+{
+    /// <summary>Says which version answered.</summary>
+    public static string Hello() => "Fabric.TestDep v2";
+}
