@@ -9,7 +9,7 @@ try
 catch (ArgumentException ex)
 {
     Console.Error.WriteLine(ex.Message);
-    Console.Error.WriteLine("scenarios: mux-throughput, hol-latency [--saturate] [--plaintext], idle-streams, link-throughput, handshake, micro");
+    Console.Error.WriteLine("scenarios: mux-throughput, hol-latency [--saturate] [--plaintext], idle-streams, link-throughput, handshake, relay-throughput [--plaintext], failover [--mode goaway|reset|blackhole] [--rate N] [--no-half-close], directory-scale, micro");
     return 2;
 }
 
@@ -20,6 +20,10 @@ Result result = parsed.Scenario switch
     "idle-streams" => await IdleStreams.RunAsync(parsed),
     "link-throughput" => await LinkThroughput.RunAsync(parsed),
     "handshake" => await Handshake.RunAsync(parsed),
+    "relay-throughput" => await RelayThroughput.RunAsync(parsed),
+    "failover" => await Failover.RunAsync(parsed),
+    "directory-scale" => await DirectoryScale.RunAsync(parsed),
+    "http" => await HttpBench.RunAsync(parsed),
     "micro" => Benchmarks.Micro.MicroRunner.Run(parsed),
     _ => throw new ArgumentException($"unknown scenario '{parsed.Scenario}'"),
 };
