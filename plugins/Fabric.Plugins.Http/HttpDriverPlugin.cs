@@ -28,6 +28,7 @@ public sealed class HttpDriverPlugin : GatewayPlugin, IDisposable
     private readonly FabricDestinations _names = new();
     private readonly CancellationTokenSource _stopping = new();
     private HttpDriverOptions _options = new();
+    private HashSet<int> _ports = [];
     private ILoggerFactory? _loggers;
     private Task _probes = Task.CompletedTask;
 
@@ -38,6 +39,7 @@ public sealed class HttpDriverPlugin : GatewayPlugin, IDisposable
         _options = context.Configuration.Get<HttpDriverOptions>() ?? new HttpDriverOptions();
         _loggers = context.Loggers;
         List<(IPEndPoint EndPoint, string Scheme)> listen = Validate(_options);
+        _ports = listen.Select(l => l.EndPoint.Port).ToHashSet();
         X509Certificate2? certificate = listen.Any(l => l.Scheme == "https")
             ? X509Certificate2.CreateFromPemFile(_options.CertificatePath, string.IsNullOrWhiteSpace(_options.CertificateKeyPath) ? null : _options.CertificateKeyPath)
             : null;
@@ -83,14 +85,22 @@ public sealed class HttpDriverPlugin : GatewayPlugin, IDisposable
     public override void Configure(WebApplication app, GatewayPluginContext context)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.MapReverseProxy(proxy =>
+
+        // Only requests that arrived on this driver's listeners: other drivers (gRPC, MQTT over WebSocket, ...) and
+        // the admin API share the host's pipeline.
+        HashSet<int> ports = _ports;
+        app.MapWhen(http => ports.Contains(http.Connection.LocalPort), branch =>
         {
-            proxy.Use(ProxyMetrics.InvokeAsync);
-            proxy.Use(ProxyErrorPages.InvokeAsync);
-            proxy.Use(RequestSmugglingGuard.InvokeAsync);
-            proxy.UseSessionAffinity();
-            proxy.UseLoadBalancing();
-            proxy.UsePassiveHealthChecks();
+            branch.UseRouting();
+            branch.UseEndpoints(endpoints => endpoints.MapReverseProxy(proxy =>
+            {
+                proxy.Use(ProxyMetrics.InvokeAsync);
+                proxy.Use(ProxyErrorPages.InvokeAsync);
+                proxy.Use(RequestSmugglingGuard.InvokeAsync);
+                proxy.UseSessionAffinity();
+                proxy.UseLoadBalancing();
+                proxy.UsePassiveHealthChecks();
+            }));
         });
     }
 
