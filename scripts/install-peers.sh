@@ -10,6 +10,11 @@ peers=(
   "h2load nghttp2-client"
   "/usr/sbin/nginx nginx-light"
   "stunnel4 stunnel4"
+  "/usr/lib/python3/dist-packages/grpc python3-grpcio"
+  "/usr/lib/python3/dist-packages/google/protobuf python3-protobuf"
+  "/usr/share/grpc-proto/grpc/testing/test.proto grpc-proto"
+  "protoc protobuf-compiler"
+  "grpc_python_plugin protobuf-compiler-grpc"
 )
 
 missing=()
