@@ -130,6 +130,12 @@ public abstract class FabricIncoming
     /// <summary>The service it is for.</summary>
     public abstract string Service { get; }
 
+    /// <summary>
+    /// The instance of the service the opener chose, among those this node hosts ("" when the opener did not say:
+    /// any). A node hosting several instances of one service sends each stream to that instance's backend.
+    /// </summary>
+    public virtual string Instance => "";
+
     /// <summary>Its subprotocol.</summary>
     public abstract ushort Subprotocol { get; }
 

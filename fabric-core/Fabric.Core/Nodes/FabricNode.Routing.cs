@@ -249,6 +249,7 @@ public sealed partial class FabricNode
 
     private async Task<RoutedStream> OpenToAsync(ReplicaRoute route, RoutePreamble preamble, RouteOptions options, CancellationToken cancellationToken)
     {
+        preamble = preamble with { Instance = route.Replica.Instance }; // the destination serves exactly this replica
         if (route.IsLocal && !_options.Routing.ServeLocalInProcess && _connections.Values.Any(c => c.PeerId == _identity.Id && c.Session.State == FabricSessionState.Open))
         {
             route = route with { NextHop = _identity.Id, IsLocal = false }; // through the self-link, as a remote replica
@@ -574,7 +575,8 @@ public sealed partial class FabricNode
             return FabricErrorCode.IncompatibleSubprotocol;
         }
 
-        ServiceReplica? replica = LocalServices.FirstOrDefault(r => r.Service == preamble.Service && r.Subprotocols.Contains(preamble.Subprotocol));
+        ServiceReplica? replica = LocalServices.FirstOrDefault(r => r.Service == preamble.Service && r.Subprotocols.Contains(preamble.Subprotocol)
+            && (preamble.Instance.Length == 0 || r.Instance == preamble.Instance));
         if (replica is null || replica.Health is ReplicaHealth.Unhealthy)
         {
             return FabricErrorCode.NoRoute;

@@ -14,6 +14,7 @@ public sealed class FabricStreamContext
         Stream = stream;
         Subprotocol = preamble.Subprotocol;
         Service = preamble.Service;
+        Instance = preamble.Instance;
         Source = preamble.Source;
         Origin = origin;
         OriginName = originName;
@@ -31,6 +32,9 @@ public sealed class FabricStreamContext
 
     /// <summary>The service the stream is for.</summary>
     public string Service { get; }
+
+    /// <summary>The instance of the service the opener chose ("" from an opener that did not say: any instance).</summary>
+    public string Instance { get; }
 
     /// <summary>The client address the ingress node saw (null when it did not say).</summary>
     public IPEndPoint? Source { get; }

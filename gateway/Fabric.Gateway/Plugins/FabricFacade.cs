@@ -134,6 +134,8 @@ internal sealed class FabricFacade(FabricNode node, LoadedPlugin plugin, bool tr
 
         public override string Service => context.Service;
 
+        public override string Instance => context.Instance;
+
         public override ushort Subprotocol => context.Subprotocol;
 
         public override IPEndPoint? Source => context.Source;
