@@ -109,8 +109,23 @@ public sealed class DuplexPipeStream(PipeReader reader, PipeWriter writer, Actio
     {
         if (disposing && Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            writer.Complete();
-            reader.Complete();
+            // A writer over a carrier that was reset may fail to complete; the reader and the owner are released anyway.
+            try
+            {
+                writer.Complete();
+            }
+            catch (Exception ex) when (ex is IOException or InvalidOperationException or ObjectDisposedException)
+            {
+            }
+
+            try
+            {
+                reader.Complete();
+            }
+            catch (Exception ex) when (ex is IOException or InvalidOperationException or ObjectDisposedException)
+            {
+            }
+
             onDispose?.Invoke();
         }
 

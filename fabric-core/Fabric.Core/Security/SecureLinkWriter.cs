@@ -63,7 +63,16 @@ internal sealed class SecureLinkWriter(PipeWriter inner, RecordSealer sealer, Se
     {
         if (exception is null)
         {
-            SealOpenRecord();
+            try
+            {
+                SealOpenRecord();
+            }
+            catch (Exception ex) when (ex is IOException or InvalidOperationException or ObjectDisposedException)
+            {
+                // The carrier failed (its stream was reset): the last record cannot go out. Completing must still
+                // release the carrier, so the failure is passed on instead of thrown.
+                exception = ex;
+            }
         }
 
         inner.Complete(exception);
