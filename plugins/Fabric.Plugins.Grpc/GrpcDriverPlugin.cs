@@ -129,7 +129,9 @@ public sealed class GrpcDriverPlugin : GatewayPlugin, IDisposable
             _monitor = null;
         }
 
-        _pool?.Detach();
+        // Kestrel has finished the calls in flight by now: closing the replicas' pooled HTTP/2 connections ends their
+        // fabric streams, so the node's drain does not wait for idle connections.
+        _pool?.Dispose();
     }
 
     /// <inheritdoc/>
