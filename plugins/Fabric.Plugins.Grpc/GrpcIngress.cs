@@ -165,8 +165,11 @@ internal sealed partial class GrpcIngress(
                     replica.End();
                 }
 
-                if (error == ForwarderError.None)
+                if (error == ForwarderError.None || (error is ForwarderError.RequestBodyClient or ForwarderError.RequestBodyDestination or ForwarderError.RequestBodyCanceled
+                    && !guard.Held && body.Exceeded == 0 && GrpcResponses.StatusOf(context) >= 0))
                 {
+                    // The second case: the replica answered the whole call, status included, then reset its stream with
+                    // NO_ERROR while the client was still sending (HTTP/2 allows it), which cut the request copy short.
                     return;
                 }
 
