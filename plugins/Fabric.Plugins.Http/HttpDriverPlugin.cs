@@ -11,7 +11,6 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.ServiceDiscovery;
-using Yarp.ReverseProxy.Transforms;
 
 namespace Fabric.Plugins.Http;
 
@@ -71,9 +70,7 @@ public sealed class HttpDriverPlugin : GatewayPlugin, IDisposable
             }
         });
 
-        services.AddReverseProxy()
-            .LoadFromConfig(context.HostConfiguration.GetSection("ReverseProxy"))
-            .AddTransforms(transforms => transforms.AddResponseTransform(ConnectionNominatedHeaders.TransformResponseAsync));
+        services.AddReverseProxy().LoadFromConfig(context.HostConfiguration.GetSection("ReverseProxy"));
         services.Replace(ServiceDescriptor.Singleton<IDestinationResolver, FabricDestinationResolver>());
         services.Replace(ServiceDescriptor.Singleton<IForwarderHttpClientFactory, FabricForwarderHttpClientFactory>());
 
@@ -100,7 +97,6 @@ public sealed class HttpDriverPlugin : GatewayPlugin, IDisposable
                 proxy.Use(ProxyMetrics.InvokeAsync);
                 proxy.Use(ProxyErrorPages.InvokeAsync);
                 proxy.Use(RequestSmugglingGuard.InvokeAsync);
-                proxy.Use(ConnectionNominatedHeaders.InvokeAsync);
                 proxy.UseSessionAffinity();
                 proxy.UseLoadBalancing();
                 proxy.UsePassiveHealthChecks();
@@ -191,23 +187,13 @@ public sealed class HttpDriverPlugin : GatewayPlugin, IDisposable
         }
     }
 
-    /// <summary>
-    /// Checks the settings; throws naming the key, which marks the plugin failed with that message. Drops blank
-    /// entries (a Listen address or a Services entry with neither Name nor Backend) from the options.
-    /// </summary>
+    /// <summary>Checks the settings; throws naming the key, which marks the plugin failed with that message.</summary>
     private static List<(IPEndPoint EndPoint, string Scheme)> Validate(HttpDriverOptions options)
     {
         const string prefix = "Plugins:Settings:http";
         var listen = new List<(IPEndPoint, string)>();
         for (int i = 0; i < options.Listen.Count; i++)
         {
-            // A blank entry is no listener (as an empty Fabric:Listen or Gateway:SampleBackendListen is none): the
-            // command line and environment can only override list entries by index, not remove them.
-            if (string.IsNullOrWhiteSpace(options.Listen[i]))
-            {
-                continue;
-            }
-
             string text = options.Listen[i].Trim().Replace("localhost", "127.0.0.1", StringComparison.OrdinalIgnoreCase);
             string scheme = "http";
             int separator = text.IndexOf("://", StringComparison.Ordinal);
@@ -231,15 +217,9 @@ public sealed class HttpDriverPlugin : GatewayPlugin, IDisposable
         }
 
         var names = new HashSet<string>(StringComparer.Ordinal);
-        var services = new List<HttpBackendOptions>();
         for (int i = 0; i < options.Services.Count; i++)
         {
             HttpBackendOptions service = options.Services[i];
-            if (string.IsNullOrWhiteSpace(service.Name) && string.IsNullOrWhiteSpace(service.Backend))
-            {
-                continue; // blank: no service (see Listen above)
-            }
-
             if (string.IsNullOrWhiteSpace(service.Name) || !names.Add(service.Name))
             {
                 throw new ArgumentException($"Configuration error at '{prefix}:Services:{i}:Name': a unique, non-empty service name is required");
@@ -249,11 +229,7 @@ public sealed class HttpDriverPlugin : GatewayPlugin, IDisposable
             {
                 throw new ArgumentException($"Configuration error at '{prefix}:Services:{i}:Backend': '{service.Backend}' is not an http:// or https:// URL with a port");
             }
-
-            services.Add(service);
         }
-
-        options.Services = services;
 
         if (options.MaxRetries is < 0 or > 10)
         {
