@@ -257,7 +257,7 @@ internal static class HttpBench
         return front;
     }
 
-    private static async Task StartNginxAsync(Lab lab, string name, string conf, int port, List<ChildProcess> started)
+    internal static async Task StartNginxAsync(Lab lab, string name, string conf, int port, List<ChildProcess> started)
     {
         ChildProcess nginx = lab.Start(name, PeerConfigs.Nginx, ["-p", lab.Directory + "/", "-c", conf], errorLog: lab.PathOf(name + ".error.log"));
         started.Add(nginx);
@@ -271,7 +271,7 @@ internal static class HttpBench
         await Lab.WaitListeningAsync(stunnel, port, TimeSpan.FromSeconds(15));
     }
 
-    private static void StopAll(List<ChildProcess> started)
+    internal static void StopAll(List<ChildProcess> started)
     {
         foreach (ChildProcess process in started)
         {
@@ -282,7 +282,7 @@ internal static class HttpBench
     }
 
     /// <summary>A self-signed certificate for the TLS hops (made once per run).</summary>
-    private static async Task<(string Certificate, string Key)> CertificateAsync(Lab lab)
+    internal static async Task<(string Certificate, string Key)> CertificateAsync(Lab lab)
     {
         string certificate = lab.PathOf("tls-cert.pem"), key = lab.PathOf("tls-key.pem");
         if (!File.Exists(certificate))
@@ -300,7 +300,7 @@ internal static class HttpBench
         return (certificate, key);
     }
 
-    private static async Task<string> KeyOnceAsync(Lab lab, GatewayBinary gateway, string name)
+    internal static async Task<string> KeyOnceAsync(Lab lab, GatewayBinary gateway, string name)
     {
         string publicKey = lab.PathOf(name + ".pub");
         if (File.Exists(publicKey))
@@ -344,13 +344,13 @@ internal static class HttpBench
         }
     }
 
-    private static string? Option(BenchmarkArgs args, string name)
+    internal static string? Option(BenchmarkArgs args, string name)
     {
         int i = args.Rest.ToList().IndexOf(name);
         return i >= 0 && i + 1 < args.Rest.Count ? args.Rest[i + 1] : null;
     }
 
-    private static int? IntOption(BenchmarkArgs args, string name) =>
+    internal static int? IntOption(BenchmarkArgs args, string name) =>
         Option(args, name) is { } text ? int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value) && value > 0 ? value : throw new ArgumentException($"{name} takes a positive number of seconds") : null;
 
     /// <summary>One path's outcome: successful responses per second, p99, errors (-1: could not be run), why it is not valid.</summary>

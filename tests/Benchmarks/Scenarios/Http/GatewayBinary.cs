@@ -61,7 +61,8 @@ internal sealed class GatewayBinary
             return null;
         }
 
-        DateTime built = new[] { Dll, Path.Combine(Path.GetDirectoryName(Dll)!, "plugins", "http", "Fabric.Plugins.Http.dll") }
+        string plugins = Path.Combine(Path.GetDirectoryName(Dll)!, "plugins");
+        DateTime built = new[] { Dll, Path.Combine(plugins, "http", "Fabric.Plugins.Http.dll"), Path.Combine(plugins, "grpc", "Fabric.Plugins.Grpc.dll") }
             .Where(File.Exists).Select(File.GetLastWriteTimeUtc).Min();
         string sep = Path.DirectorySeparatorChar.ToString();
         return new[] { "gateway", "plugins", "fabric-core" }
@@ -75,6 +76,9 @@ internal sealed class GatewayBinary
             .Select(f => Path.GetRelativePath(root, f.File))
             .FirstOrDefault();
     }
+
+    /// <summary>True when the build carries the plugin folder <paramref name="folder"/> (plugins/&lt;folder&gt;/ beside the gateway).</summary>
+    public bool HasPlugin(string folder) => Directory.Exists(Path.Combine(Path.GetDirectoryName(Dll)!, "plugins", folder));
 
     /// <summary>Runs <c>keygen --out</c>; returns the printed public key.</summary>
     public async Task<string> KeygenAsync(Lab lab, string name)
@@ -123,8 +127,11 @@ internal sealed class GatewayBinary
         }
     }
 
-    /// <summary>A node's configuration file, in the shape of samples/multi-node/setup.sh (whole, replacing appsettings.json).</summary>
-    public static JsonObject NodeConfig(Lab lab, string name, int adminPort, string fabricListen, JsonArray peers, JsonArray pinnedKeys, JsonObject http, JsonObject reverseProxy) => new()
+    /// <summary>
+    /// A node's configuration file, in the shape of samples/multi-node/setup.sh (whole, replacing appsettings.json);
+    /// <paramref name="grpc"/>, when given, is the gRPC driver's section (Plugins:Settings:grpc).
+    /// </summary>
+    public static JsonObject NodeConfig(Lab lab, string name, int adminPort, string fabricListen, JsonArray peers, JsonArray pinnedKeys, JsonObject http, JsonObject reverseProxy, JsonObject? grpc = null) => new()
     {
         ["Logging"] = new JsonObject
         {
@@ -143,7 +150,7 @@ internal sealed class GatewayBinary
         ["Plugins"] = new JsonObject
         {
             ["Disabled"] = new JsonArray("sample.vendor"),
-            ["Settings"] = new JsonObject { ["http"] = http },
+            ["Settings"] = grpc is null ? new JsonObject { ["http"] = http } : new JsonObject { ["http"] = http, ["grpc"] = grpc },
         },
         ["ReverseProxy"] = reverseProxy,
     };

@@ -34,7 +34,8 @@ internal sealed class Lab : IAsyncDisposable
     /// <summary>The temp directory.</summary>
     public string Directory { get; }
 
-    public static Lab Create(bool keep)
+    /// <summary>A new lab in a temp directory named <paramref name="prefix"/>&lt;random&gt;.</summary>
+    public static Lab Create(bool keep, string prefix = "fabric-http-bench-")
     {
         if (Interlocked.Exchange(ref _hooked, 1) == 0)
         {
@@ -46,7 +47,7 @@ internal sealed class Lab : IAsyncDisposable
             }
         }
 
-        var lab = new Lab(System.IO.Directory.CreateTempSubdirectory("fabric-http-bench-").FullName, keep);
+        var lab = new Lab(System.IO.Directory.CreateTempSubdirectory(prefix).FullName, keep);
         lock (Gate)
         {
             Open.Add(lab);

@@ -52,6 +52,37 @@ internal static class PeerConfigs
             }
         """);
 
+    /// <summary>
+    /// A gRPC front: HTTP/2 without TLS (h2c, prior knowledge) from clients, <c>grpc_pass</c> to <c>grpcs://</c> (TLS,
+    /// ALPN h2) with <paramref name="keepalive"/> idle upstream connections kept. nginx sends one call at a time on
+    /// each upstream connection, so keep-alive must cover the calls in flight or connections (and TLS handshakes)
+    /// churn.
+    /// </summary>
+    public static string GrpcFront(Lab lab, string name, int port, int upstreamPort, int keepalive) => NginxConf(lab, name, Upstream("next", upstreamPort, keepalive), $$"""
+            server {
+                listen 127.0.0.1:{{port}} http2 backlog=4096;
+                http2_max_concurrent_streams 1000;
+                location / {
+                    grpc_pass grpcs://next;
+                    grpc_ssl_session_reuse on;
+                }
+            }
+        """);
+
+    /// <summary>A gRPC TLS server (HTTP/2 by ALPN) passing calls to the h2c backend with keep-alive connections.</summary>
+    public static string GrpcTlsMiddle(Lab lab, string name, int port, int backendPort, string certificate, string key, int keepalive) => NginxConf(lab, name, Upstream("backend", backendPort, keepalive), $$"""
+            server {
+                listen 127.0.0.1:{{port}} ssl http2 backlog=4096;
+                http2_max_concurrent_streams 1000;
+                ssl_certificate {{certificate}};
+                ssl_certificate_key {{key}};
+                ssl_session_cache shared:SSL:1m;
+                location / {
+                    grpc_pass grpc://backend;
+                }
+            }
+        """);
+
     /// <summary>stunnel in the foreground: client mode accepts plain and connects TLS, server mode the reverse.</summary>
     public static string StunnelConf(Lab lab, string name, bool client, int acceptPort, int connectPort, string certificate, string key)
     {
@@ -75,10 +106,10 @@ internal static class PeerConfigs
         return path;
     }
 
-    private static string Upstream(string name, int port) => $$"""
+    private static string Upstream(string name, int port, int keepalive = 64) => $$"""
             upstream {{name}} {
                 server 127.0.0.1:{{port}};
-                keepalive 64;
+                keepalive {{keepalive}};
                 keepalive_requests 1000000;
                 keepalive_timeout 300s;
             }
