@@ -30,11 +30,24 @@ if (builder.Configuration[$"{GatewaySection.Name}:ConfigFile"] is { Length: > 0 
             builder.Configuration.Sources.Remove(json);
         }
 
-        builder.Configuration.AddJsonFile(Path.GetFullPath(configFile), optional: false, reloadOnChange: true);
+        // Reloaded when it changes (the access policy applies at once), by polling this one file: a directory watcher
+        // would wake on every write beside it, logs included.
+        string path = Path.GetFullPath(configFile);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"file '{path}' does not exist");
+        }
+
+        var directory = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(Path.GetDirectoryName(path)!)
+        {
+            UsePollingFileWatcher = true,
+            UseActivePolling = true,
+        };
+        builder.Configuration.AddJsonFile(directory, Path.GetFileName(path), optional: false, reloadOnChange: true);
         builder.Configuration.AddEnvironmentVariables();
         builder.Configuration.AddCommandLine(args);
     }
-    catch (Exception ex) when (ex is FileNotFoundException or InvalidDataException or FormatException)
+    catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or InvalidDataException or FormatException)
     {
         Console.Error.WriteLine($"Configuration error at '{GatewaySection.Name}:ConfigFile': {ex.Message} {ex.InnerException?.Message}");
         return 2;
