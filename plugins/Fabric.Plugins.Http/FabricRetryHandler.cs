@@ -10,7 +10,9 @@ namespace Fabric.Plugins.Http;
 /// <item>a failure to open the fabric stream (nothing was sent): any method is retried;</item>
 /// <item>a failure after the request went out: only idempotent methods without a body (GET, HEAD, OPTIONS,
 /// TRACE, and PUT/DELETE without content), since a body already streamed from the client cannot be replayed;</item>
-/// <item>nothing is retried once response headers arrived: the handler has returned by then.</item>
+/// <item>nothing is retried once response headers arrived: the handler has returned by then;</item>
+/// <item>nothing is moved that session affinity pinned, on a cluster with AffinityFailurePolicy Return503Error
+/// (see <see cref="PinnedRequests"/>).</item>
 /// </list>
 /// </summary>
 internal sealed partial class FabricRetryHandler(HttpMessageHandler inner, FabricDestinations names, FabricHolder fabric, int maxRetries, ILogger logger)
@@ -38,6 +40,11 @@ internal sealed partial class FabricRetryHandler(HttpMessageHandler inner, Fabri
 
     private static bool Retryable(HttpRequestMessage request, HttpRequestException ex)
     {
+        if (request.Options.TryGetValue(PinnedRequests.NoRetry, out bool pinned) && pinned)
+        {
+            return false; // pinned by session affinity to this replica, and the cluster does not move pinned clients
+        }
+
         if (ex.HttpRequestError == HttpRequestError.ConnectionError || ex.InnerException is FabricOpenException)
         {
             return true; // the stream never opened: nothing was sent

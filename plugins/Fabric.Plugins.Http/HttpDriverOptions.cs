@@ -6,7 +6,8 @@ public sealed class HttpDriverOptions
     /// <summary>
     /// Addresses the reverse proxy listens on; empty for an egress-only node. <c>host:port</c> speaks HTTP/1.1,
     /// <c>h2c://host:port</c> HTTP/2 with prior knowledge, <c>https://host:port</c> TLS with HTTP/1.1 and HTTP/2 (ALPN),
-    /// which needs <see cref="CertificatePath"/>.
+    /// which needs <see cref="CertificatePath"/>. A blank entry is ignored, so that the command line or the
+    /// environment can remove a listener the configuration file lists (<c>--Plugins:Settings:http:Listen:0=</c>).
     /// </summary>
     public List<string> Listen { get; set; } = [];
 
@@ -16,7 +17,10 @@ public sealed class HttpDriverOptions
     /// <summary>PEM private key for https listeners.</summary>
     public string CertificateKeyPath { get; set; } = "";
 
-    /// <summary>Services hosted here: requests arriving over the fabric for them go to their backend.</summary>
+    /// <summary>
+    /// Services hosted here: requests arriving over the fabric for them go to their backend. An entry with neither
+    /// Name nor Backend is ignored (as a blank Listen entry is).
+    /// </summary>
     public List<HttpBackendOptions> Services { get; set; } = [];
 
     /// <summary>Retries on another replica for a request that failed before any response (see docs/PLUGINS.md).</summary>

@@ -11,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.ServiceDiscovery;
+using Yarp.ReverseProxy.Transforms;
 
 namespace Fabric.Plugins.Http;
 
@@ -70,7 +71,13 @@ public sealed class HttpDriverPlugin : GatewayPlugin, IDisposable
             }
         });
 
-        services.AddReverseProxy().LoadFromConfig(context.HostConfiguration.GetSection("ReverseProxy"));
+        services.AddReverseProxy()
+            .LoadFromConfig(context.HostConfiguration.GetSection("ReverseProxy"))
+            .AddTransforms(transforms =>
+            {
+                transforms.AddRequestTransform(PinnedRequests.TransformRequestAsync);
+                transforms.AddResponseTransform(ConnectionNominatedHeaders.TransformResponseAsync);
+            });
         services.Replace(ServiceDescriptor.Singleton<IDestinationResolver, FabricDestinationResolver>());
         services.Replace(ServiceDescriptor.Singleton<IForwarderHttpClientFactory, FabricForwarderHttpClientFactory>());
 
@@ -97,7 +104,10 @@ public sealed class HttpDriverPlugin : GatewayPlugin, IDisposable
                 proxy.Use(ProxyMetrics.InvokeAsync);
                 proxy.Use(ProxyErrorPages.InvokeAsync);
                 proxy.Use(RequestSmugglingGuard.InvokeAsync);
+                proxy.Use(ConnectionNominatedHeaders.InvokeAsync);
+                proxy.Use(PinnedRequests.BeforeAffinityAsync);
                 proxy.UseSessionAffinity();
+                proxy.Use(PinnedRequests.AfterAffinityAsync);
                 proxy.UseLoadBalancing();
                 proxy.UsePassiveHealthChecks();
             }));
@@ -187,13 +197,23 @@ public sealed class HttpDriverPlugin : GatewayPlugin, IDisposable
         }
     }
 
-    /// <summary>Checks the settings; throws naming the key, which marks the plugin failed with that message.</summary>
+    /// <summary>
+    /// Checks the settings; throws naming the key, which marks the plugin failed with that message. Drops blank
+    /// entries (a Listen address or a Services entry with neither Name nor Backend) from the options.
+    /// </summary>
     private static List<(IPEndPoint EndPoint, string Scheme)> Validate(HttpDriverOptions options)
     {
         const string prefix = "Plugins:Settings:http";
         var listen = new List<(IPEndPoint, string)>();
         for (int i = 0; i < options.Listen.Count; i++)
         {
+            // A blank entry is no listener (as an empty Fabric:Listen or Gateway:SampleBackendListen is none): the
+            // command line and environment can only override list entries by index, not remove them.
+            if (string.IsNullOrWhiteSpace(options.Listen[i]))
+            {
+                continue;
+            }
+
             string text = options.Listen[i].Trim().Replace("localhost", "127.0.0.1", StringComparison.OrdinalIgnoreCase);
             string scheme = "http";
             int separator = text.IndexOf("://", StringComparison.Ordinal);
@@ -217,9 +237,15 @@ public sealed class HttpDriverPlugin : GatewayPlugin, IDisposable
         }
 
         var names = new HashSet<string>(StringComparer.Ordinal);
+        var services = new List<HttpBackendOptions>();
         for (int i = 0; i < options.Services.Count; i++)
         {
             HttpBackendOptions service = options.Services[i];
+            if (string.IsNullOrWhiteSpace(service.Name) && string.IsNullOrWhiteSpace(service.Backend))
+            {
+                continue; // blank: no service (see Listen above)
+            }
+
             if (string.IsNullOrWhiteSpace(service.Name) || !names.Add(service.Name))
             {
                 throw new ArgumentException($"Configuration error at '{prefix}:Services:{i}:Name': a unique, non-empty service name is required");
@@ -229,7 +255,11 @@ public sealed class HttpDriverPlugin : GatewayPlugin, IDisposable
             {
                 throw new ArgumentException($"Configuration error at '{prefix}:Services:{i}:Backend': '{service.Backend}' is not an http:// or https:// URL with a port");
             }
+
+            services.Add(service);
         }
+
+        options.Services = services;
 
         if (options.MaxRetries is < 0 or > 10)
         {

@@ -23,6 +23,9 @@ internal static class ProxyErrorPages
         string cluster = proxy?.Cluster?.Config.ClusterId ?? "?";
         string? message = context.Response.StatusCode switch
         {
+            // YARP's Return503Error affinity policy: the client's replica is gone while others are there.
+            StatusCodes.Status503ServiceUnavailable when error is null && proxy?.Cluster?.Config.SessionAffinity is { Enabled: true } && proxy.AvailableDestinations.Count > 0
+                => $"503 Service Unavailable: the replica this client is pinned to (session affinity) is gone, and cluster '{cluster}' does not move pinned clients to another replica (AffinityFailurePolicy {proxy.Cluster.Config.SessionAffinity.FailurePolicy ?? "Redistribute"}).",
             StatusCodes.Status503ServiceUnavailable when error is null => $"503 Service Unavailable: no healthy replica of cluster '{cluster}' is known to the fabric.",
             StatusCodes.Status504GatewayTimeout => $"504 Gateway Timeout: the replica of cluster '{cluster}' did not answer in time ({error?.Error}).",
             StatusCodes.Status502BadGateway => $"502 Bad Gateway: no replica of cluster '{cluster}' could be reached ({error?.Error}: {Innermost(error?.Exception)}).",

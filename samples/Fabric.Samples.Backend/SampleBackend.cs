@@ -63,12 +63,14 @@ public static class SampleBackend
 
     private static async Task Echo(HttpContext context)
     {
+        AllowLargeBody(context);
         context.Response.ContentType = context.Request.ContentType ?? "application/octet-stream";
         await context.Request.Body.CopyToAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
     }
 
     private static async Task Upload(HttpContext context)
     {
+        AllowLargeBody(context);
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         byte[] buffer = new byte[64 * 1024];
         long total = 0;
@@ -169,6 +171,15 @@ public static class SampleBackend
     {
         context.Response.StatusCode = StatusCodes.Status404NotFound;
         return Text(context, "no such sample endpoint; try /, /headers, /echo, /upload, /download?bytes=N, /sse, /ws, /slow?ms=N, /trailers, /status/N\n");
+    }
+
+    /// <summary>Lifts Kestrel's default request body limit (30,000,000 bytes) to <see cref="MaxTransfer"/>.</summary>
+    private static void AllowLargeBody(HttpContext context)
+    {
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = MaxTransfer;
+        }
     }
 
     private static long Number(HttpContext context, string key, long fallback)

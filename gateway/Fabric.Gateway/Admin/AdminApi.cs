@@ -14,9 +14,20 @@ internal static class AdminApi
         {
             endpoints.MapGet("/healthz", () => Results.Text("ok\n"));
             endpoints.MapGet("/readyz", (FabricNode node, PluginHost plugins) =>
-                node.ListenEndPoint is not null || node.Options.Listen is null
+            {
+                // Ready: the fabric listener is up and every plugin runs (a failed driver means traffic would fail).
+                if (node.ListenEndPoint is null && node.Options.Listen is not null)
+                {
+                    return Results.Text("starting: the fabric listener is not up\n", statusCode: StatusCodes.Status503ServiceUnavailable);
+                }
+
+                LoadedPlugin[] notRunning = [.. plugins.Plugins.Where(p => p.State != PluginState.Running)];
+                return notRunning.Length == 0
                     ? Results.Text("ready\n")
-                    : Results.Text("starting\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+                    : Results.Text(
+                        string.Concat(notRunning.Select(p => $"plugin {p.Name}: {p.State}{(p.Failure is null ? "" : $" ({p.Failure})")}\n")),
+                        statusCode: StatusCodes.Status503ServiceUnavailable);
+            });
             endpoints.MapGet("/links", (FabricNode node) => Results.Json(node.Connections.Select(c => new
             {
                 peer = c.PeerId.ToString(),

@@ -82,13 +82,32 @@ internal sealed class GatewayProcess : IDisposable
         }
     }
 
-    /// <summary>A loopback port free at the time of asking.</summary>
+    /// <summary>
+    /// A loopback port free at the time of asking, never the same twice in this test run. Ports come from below the
+    /// kernel's ephemeral range (32768+), so no outgoing connection takes one between the asking and the binding,
+    /// and the cursor starts at a random place so two test processes rarely walk the same ports.
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        while (true)
+        {
+            int port = FirstPort + (int)((uint)Interlocked.Increment(ref _portCursor) % (uint)(LastPort - FirstPort));
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                // taken: the next one
+            }
+        }
     }
+
+    private const int FirstPort = 20_000;
+    private const int LastPort = 32_000;
+    private static int _portCursor = Random.Shared.Next(LastPort - FirstPort);
 
     /// <summary>Runs <c>keygen --out</c>; returns the printed base64 public key.</summary>
     public static async Task<string> KeygenAsync(string keyFile, string dataDirectory)

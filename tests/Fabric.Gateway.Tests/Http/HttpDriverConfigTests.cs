@@ -1,0 +1,152 @@
+using System.Text.Json;
+using Fabric.Gateway.Tests.Plugins;
+using Fabric.Gateway.Tests.Processes;
+
+namespace Fabric.Gateway.Tests.Http;
+
+/// <summary>
+/// Configuration errors and failing plugins, on single gateway processes (a node linked to itself: the shipped
+/// self-peer, on the test's own port).
+/// <para>
+/// Intended outcome of a bad <c>Plugins:Settings:http</c> value: the HTTP plugin is failed with a message that names
+/// the key and the value, shown on GET /plugins and in the log, and the host keeps running (admin API, fabric, other
+/// plugins) — a plugin's failure is contained like any other (docs/PLUGINS.md). A bad value in the host's own
+/// <c>Fabric</c> section stops the gateway at start with exit code 2 and the key name.
+/// </para>
+/// </summary>
+[Collection(HttpProcessesCollection.Name)]
+public sealed class HttpDriverConfigTests : IAsyncLifetime
+{
+    private readonly Scratch _scratch = new();
+
+    public Task InitializeAsync() => _scratch.InitializeAsync();
+
+    public Task DisposeAsync() => _scratch.DisposeAsync();
+
+    [Theory]
+    [InlineData("Plugins:Settings:http:Listen:0", "nonsense", "is not host:port, h2c://host:port or https://host:port")]
+    [InlineData("Plugins:Settings:http:Services:0:Backend", "ftp://x", "is not an http:// or https:// URL with a port")]
+    public async Task BadHttpSetting_PluginFailedNamingTheKey_HostKeepsRunning(string key, string value, string why)
+    {
+        (string, string)[] settings = key.EndsWith(":Backend", StringComparison.Ordinal)
+            ? [("Plugins:Settings:http:Services:0:Name", "web"), (key, value)]
+            : [(key, value)];
+        HttpGateway gateway = _scratch.StartSelfLinked("bad-setting", settings);
+
+        JsonElement plugins = await gateway.WaitPluginsSettledAsync(HttpTopology.Startup);
+
+        JsonElement http = plugins.EnumerateArray().Single(p => p.GetProperty("name").GetString() == "http");
+        Assert.Equal("Failed", http.GetProperty("state").GetString());
+        string failure = http.GetProperty("failure").GetString()!;
+        Assert.Contains($"Configuration error at '{key}': '{value}' {why}", failure, StringComparison.Ordinal);
+        await _scratch.WaitUntilAsync( // and in the log
+            () => Task.FromResult(gateway.Output.Contains($"Plugin http failed: configuring services failed: ArgumentException: Configuration error at '{key}'", StringComparison.Ordinal)),
+            "the plugin's failure in the log",
+            TimeSpan.FromSeconds(10));
+
+        // The host runs on: its admin API answers, its fabric link to itself is up.
+        await _scratch.WaitUntilAsync(
+            async () => (await gateway.GetJsonAsync("/links")).GetArrayLength() > 0,
+            "the gateway's self-link",
+            HttpTopology.Startup);
+        using HttpClient admin = HttpTopology.NewClient();
+        Assert.Equal("ok\n", await admin.GetStringAsync(new Uri($"http://127.0.0.1:{gateway.AdminPort}/healthz")));
+        Assert.False(gateway.HasExited);
+
+        // Alive, but not ready for traffic: /readyz names the failed driver.
+        using HttpResponseMessage ready = await admin.GetAsync(new Uri($"http://127.0.0.1:{gateway.AdminPort}/readyz"));
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        Assert.Contains("plugin http: Failed", await ready.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Fabric:Listen", "nonsense")]
+    [InlineData("Fabric:Routing:Policy", "Fastest")]
+    public async Task BadFabricSetting_GatewayExits2NamingTheKey(string key, string value)
+    {
+        HttpGateway gateway = _scratch.StartSelfLinked("bad-fabric", [(key, value)]);
+
+        Assert.True(await gateway.WaitForExitAsync(HttpTopology.Startup), $"the gateway did not exit:\n{gateway.Output}");
+
+        Assert.True(gateway.ExitCode == 2, gateway.Output);
+        Assert.Contains($"'{key}'", gateway.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task BrokenPluginsNextToHttp_HttpStillProxiesThroughTheFabric()
+    {
+        // The real HTTP driver beside test plugins that fail in each step (constructor, ConfigureServices, StartAsync)
+        // or cannot load at all.
+        string plugins = _scratch.Temp.File("plugins");
+        Directory.CreateDirectory(plugins);
+        CopyDirectory(Path.Combine(HttpGateway.PluginsDirectory, "http"), Path.Combine(plugins, "http"));
+        string[] broken = ["throws-in-constructor", "throws-in-configure-services", "throws-at-start", "missing-assembly"];
+        foreach (string plugin in broken)
+        {
+            TestPluginFolders.CopyTo(plugins, plugin);
+        }
+
+        int proxy = GatewayProcess.FreePort(), sample = GatewayProcess.FreePort();
+        HttpGateway gateway = _scratch.StartSelfLinked(
+            "with-broken-plugins",
+            [
+                ("Gateway:SampleBackendListen", $"127.0.0.1:{sample}"),
+                ("Plugins:Settings:http:Listen:0", $"127.0.0.1:{proxy}"),
+                ("Plugins:Settings:http:Services:0:Name", "web"),
+                ("Plugins:Settings:http:Services:0:Backend", $"http://127.0.0.1:{sample}"),
+                ("ReverseProxy:Routes:demo:ClusterId", "web"),
+                ("ReverseProxy:Clusters:web:Destinations:fabric:Address", "fabric://web"),
+            ],
+            plugins);
+
+        JsonElement list = await gateway.WaitPluginsSettledAsync(HttpTopology.Startup);
+        var states = list.EnumerateArray().ToDictionary(p => p.GetProperty("name").GetString()!, p => p.GetProperty("state").GetString());
+        Assert.Equal("Running", states["http"]);
+        Assert.All(broken, b => Assert.Equal("Failed", states[b]));
+
+        // Ingress (YARP) → the fabric (the node's link to itself) → egress → the sample backend.
+        using HttpClient http = HttpTopology.NewClient(TimeSpan.FromSeconds(10));
+        string body = "";
+        await _scratch.WaitUntilAsync(
+            async () =>
+            {
+                using HttpResponseMessage response = await http.GetAsync(new Uri($"http://127.0.0.1:{proxy}/"));
+                body = await response.Content.ReadAsStringAsync();
+                return response.IsSuccessStatusCode;
+            },
+            "GET / through the proxy",
+            HttpTopology.Startup);
+        Assert.Equal("Hello from the Fabric Gateway sample backend (with-broken-plugins). You reached it through the fabric.\n", body);
+
+        CurlResult echo = await Curl.RunAsync("--data-binary", "through the fabric", $"http://127.0.0.1:{proxy}/echo");
+        Assert.True(echo.Status == 200, echo.ToString());
+        Assert.Equal("through the fabric", echo.Body);
+    }
+
+    private static void CopyDirectory(string source, string target)
+    {
+        Directory.CreateDirectory(target);
+        foreach (string file in Directory.EnumerateFiles(source))
+        {
+            File.Copy(file, Path.Combine(target, Path.GetFileName(file)));
+        }
+    }
+
+    /// <summary>Only the cleanup of <see cref="HttpTopology"/>: each test starts its own gateway.</summary>
+    private sealed class Scratch : HttpTopology
+    {
+        /// <summary>A gateway whose fabric listens on a free port and dials itself there (the shipped self-peer).</summary>
+        internal HttpGateway StartSelfLinked(string name, IEnumerable<(string Key, string Value)> settings, string? pluginsDirectory = null)
+        {
+            int fabricPort = GatewayProcess.FreePort();
+            return StartGateway(name, [
+                ("Fabric:Listen", $"127.0.0.1:{fabricPort}"),
+                ("Fabric:Peers:0:Address", $"127.0.0.1:{fabricPort}"),
+                ("Fabric:Peers:0:PublicKey", "self"),
+                .. settings,
+            ], pluginsDirectory);
+        }
+
+        protected override Task StartAsync() => Task.CompletedTask;
+    }
+}
