@@ -12,7 +12,7 @@ namespace Fabric.Plugins.Http;
 /// WebSocket upgrades — is plain .NET HTTP over the stream. A connection is pooled and reused by many requests, as
 /// a socket would be. The handler chain gets <see cref="FabricRetryHandler"/> on top.
 /// </summary>
-internal sealed class FabricForwarderHttpClientFactory(FabricHolder fabric, FabricDestinations names, HttpDriverOptions options, ILoggerFactory loggers)
+internal sealed class FabricForwarderHttpClientFactory(FabricHolder fabric, FabricDestinations names, LiveFabricConnections live, HttpDriverOptions options, ILoggerFactory loggers)
     : ForwarderHttpClientFactory(loggers.CreateLogger<ForwarderHttpClientFactory>())
 {
     protected override void ConfigureHandler(ForwarderHttpClientContext context, SocketsHttpHandler handler)
@@ -44,7 +44,7 @@ internal sealed class FabricForwarderHttpClientFactory(FabricHolder fabric, Fabr
             Source = SourceOf(context.InitialRequestMessage),
             TrafficClass = FabricTrafficClass.Reliable,
         }, cancellationToken).ConfigureAwait(false);
-        return new OwningStream(connection);
+        return live.Track(connection);
     }
 
     /// <summary>The client address YARP put in X-Forwarded-For (the connection's first request).</summary>
@@ -74,58 +74,6 @@ internal sealed class FabricForwarderHttpClientFactory(FabricHolder fabric, Fabr
         {
             socket.Dispose();
             throw;
-        }
-    }
-
-    /// <summary>The connection's stream, disposing the fabric connection with it.</summary>
-    private sealed class OwningStream(FabricConnection connection) : Stream
-    {
-        private readonly Stream _inner = connection.Stream;
-
-        public override bool CanRead => true;
-
-        public override bool CanWrite => true;
-
-        public override bool CanSeek => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => _inner.ReadAsync(buffer, cancellationToken);
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => _inner.ReadAsync(buffer, offset, count, cancellationToken);
-
-        public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
-
-        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => _inner.WriteAsync(buffer, cancellationToken);
-
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => _inner.WriteAsync(buffer, offset, count, cancellationToken);
-
-        public override void Write(byte[] buffer, int offset, int count) => _inner.Write(buffer, offset, count);
-
-        public override Task FlushAsync(CancellationToken cancellationToken) => _inner.FlushAsync(cancellationToken);
-
-        public override void Flush() => _inner.Flush();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                connection.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            }
-
-            base.Dispose(disposing);
-        }
-
-        public override async ValueTask DisposeAsync()
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            await base.DisposeAsync().ConfigureAwait(false);
         }
     }
 }

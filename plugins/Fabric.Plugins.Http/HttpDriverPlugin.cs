@@ -26,6 +26,7 @@ public sealed class HttpDriverPlugin : GatewayPlugin, IDisposable
     public static readonly SubprotocolInfo Subprotocol = new(0x0100, "http", new Version(1, 0), new Version(1, 0));
 
     private readonly FabricHolder _fabric = new();
+    private readonly LiveFabricConnections _connections = new();
     private readonly FabricDestinations _names = new();
     private readonly CancellationTokenSource _stopping = new();
     private HttpDriverOptions _options = new();
@@ -47,6 +48,7 @@ public sealed class HttpDriverPlugin : GatewayPlugin, IDisposable
 
         services.AddSingleton(_options);
         services.AddSingleton(_fabric);
+        services.AddSingleton(_connections);
         services.AddSingleton(_names);
         services.Configure<KestrelServerOptions>(kestrel =>
         {
@@ -141,6 +143,7 @@ public sealed class HttpDriverPlugin : GatewayPlugin, IDisposable
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _probes.ConfigureAwait(false);
+        await _connections.CloseAllAsync().ConfigureAwait(false); // Kestrel has drained: what the pool holds is idle
         if (_fabric.Current is { } fabric)
         {
             _fabric.Clear(fabric);

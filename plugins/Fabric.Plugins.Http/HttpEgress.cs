@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net.Security;
 using System.Net.Sockets;
 using Fabric.Abstractions;
+using Fabric.Plugins.Shared;
 using Microsoft.Extensions.Logging;
 
 namespace Fabric.Plugins.Http;
@@ -60,9 +61,7 @@ internal sealed partial class HttpEgress(IReadOnlyDictionary<string, HttpBackend
                 await backendStream.WriteAsync(head, cancellationToken).ConfigureAwait(false);
             }
 
-            await Task.WhenAll(
-                PumpAsync(incoming.Stream, backendStream, () => socket.Shutdown(SocketShutdown.Send), cancellationToken),
-                PumpAsync(backendStream, incoming.Stream, incoming.CompleteWrites, cancellationToken)).ConfigureAwait(false);
+            await ByteSplice.RunAsync(incoming.Stream, incoming.CompleteWrites, backendStream, () => socket.Shutdown(SocketShutdown.Send), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or System.Security.Authentication.AuthenticationException or SocketException or OperationCanceledException or ObjectDisposedException)
         {
@@ -96,26 +95,6 @@ internal sealed partial class HttpEgress(IReadOnlyDictionary<string, HttpBackend
         }
 
         return head[..filled];
-    }
-
-    private static async Task PumpAsync(Stream from, Stream to, Action endWrites, CancellationToken cancellationToken)
-    {
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
-        try
-        {
-            int n;
-            while ((n = await from.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
-            {
-                await to.WriteAsync(buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
-            }
-
-            await to.FlushAsync(cancellationToken).ConfigureAwait(false);
-            endWrites();
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
     }
 
     private static partial class Log

@@ -4,9 +4,9 @@ namespace Fabric.Plugins.Shared;
 
 /// <summary>
 /// A fabric connection's stream for code that owns a <see cref="Stream"/> (SocketsHttpHandler's ConnectCallback):
-/// disposing the stream disposes the connection.
+/// disposing the stream disposes the connection, then tells <paramref name="onDisposed"/>.
 /// </summary>
-internal sealed class FabricConnectionStream(FabricConnection connection) : Stream
+internal sealed class FabricConnectionStream(FabricConnection connection, Action<FabricConnectionStream>? onDisposed = null) : Stream
 {
     private readonly Stream _inner = connection.Stream;
 
@@ -47,6 +47,7 @@ internal sealed class FabricConnectionStream(FabricConnection connection) : Stre
         if (disposing)
         {
             connection.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            onDisposed?.Invoke(this);
         }
 
         base.Dispose(disposing);
@@ -55,6 +56,7 @@ internal sealed class FabricConnectionStream(FabricConnection connection) : Stre
     public override async ValueTask DisposeAsync()
     {
         await connection.DisposeAsync().ConfigureAwait(false);
+        onDisposed?.Invoke(this);
         await base.DisposeAsync().ConfigureAwait(false);
     }
 }

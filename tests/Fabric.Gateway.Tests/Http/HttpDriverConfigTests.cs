@@ -123,6 +123,45 @@ public sealed class HttpDriverConfigTests : IAsyncLifetime
         Assert.Equal("through the fabric", echo.Body);
     }
 
+    [Fact]
+    public async Task Sigterm_AfterProxiedRequests_ExitsWithoutWaitingForIdlePooledConnections()
+    {
+        // The proxy's HTTP client pool keeps its fabric connections (streams) open after the requests; a node's drain
+        // waits for open streams (Fabric:Session:DrainTimeout, 30 s). The driver closes what its pool holds when it
+        // stops, so a stop after traffic takes about as long as one without.
+        int proxy = GatewayProcess.FreePort(), sample = GatewayProcess.FreePort();
+        HttpGateway gateway = _scratch.StartSelfLinked(
+            "sigterm",
+            [
+                ("Gateway:SampleBackendListen", $"127.0.0.1:{sample}"),
+                ("Plugins:Settings:http:Listen:0", $"127.0.0.1:{proxy}"),
+                ("Plugins:Settings:http:Services:0:Name", "web"),
+                ("Plugins:Settings:http:Services:0:Backend", $"http://127.0.0.1:{sample}"),
+                ("ReverseProxy:Routes:demo:ClusterId", "web"),
+                ("ReverseProxy:Clusters:web:Destinations:fabric:Address", "fabric://web"),
+            ]);
+        await gateway.WaitPluginsSettledAsync(HttpTopology.Startup);
+        using (HttpClient http = HttpTopology.NewClient(TimeSpan.FromSeconds(10)))
+        {
+            await _scratch.WaitUntilAsync(
+                async () => (await http.GetAsync(new Uri($"http://127.0.0.1:{proxy}/"))).IsSuccessStatusCode,
+                "GET / through the proxy",
+                HttpTopology.Startup);
+            await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => http.GetStringAsync(new Uri($"http://127.0.0.1:{proxy}/")))); // several pooled connections
+        }
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", gateway.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        Assert.True(await gateway.WaitForExitAsync(TimeSpan.FromSeconds(20)), $"the gateway did not exit within 20 s of SIGTERM:\n{gateway.Output}");
+        TimeSpan took = clock.Elapsed;
+        Assert.True(took < TimeSpan.FromSeconds(10), $"SIGTERM to exit took {took.TotalSeconds:F1} s (an idle pooled connection held the drain?):\n{gateway.Output}");
+        Assert.Equal(0, gateway.ExitCode);
+    }
+
     private static void CopyDirectory(string source, string target)
     {
         Directory.CreateDirectory(target);
