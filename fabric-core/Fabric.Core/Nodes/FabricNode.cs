@@ -345,7 +345,9 @@ public sealed partial class FabricNode : IAsyncDisposable
 
         try
         {
-            while (await session.AcceptStreamAsync(stopping).ConfigureAwait(false) is { } stream)
+            // Not cancelled by stopping: streams the session accepted before its GOAWAY went out (ids up to the last
+            // one it names) are served during the drain; the loop ends when the session closes.
+            while (await session.AcceptStreamAsync(CancellationToken.None).ConfigureAwait(false) is { } stream)
             {
                 Task work = stream.Subprotocol switch
                 {

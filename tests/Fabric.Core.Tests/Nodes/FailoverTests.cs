@@ -160,6 +160,11 @@ public class FailoverTests(ITestOutputHelper output)
             Assert.Equal(survivorId, t.Origin);
         });
         Assert.True(firstOnSurvivor.Ended - killedAt < TimeSpan.FromSeconds(1), $"failover took {(firstOnSurvivor.Ended - killedAt).TotalMilliseconds:F0} ms");
+
+        // No open hangs across the kill: a stream the stopping node's session had accepted before its GOAWAY is served
+        // (or refused) at once, not left waiting for the session to be torn down.
+        Attempt slowest = all.Where(t => t.Ended >= killedAt).MaxBy(t => t.Ended - t.Started)!;
+        Assert.True(slowest.Ended - slowest.Started < TimeSpan.FromSeconds(2), $"an open started at +{(slowest.Started - killedAt).TotalMilliseconds:F0} ms took {(slowest.Ended - slowest.Started).TotalMilliseconds:F0} ms");
     }
 
     private static List<Attempt> Snapshot(List<Attempt> attempts)
