@@ -86,18 +86,8 @@ public sealed class HttpDriverConfigTests : IAsyncLifetime
             TestPluginFolders.CopyTo(plugins, plugin);
         }
 
-        int proxy = GatewayProcess.FreePort(), sample = GatewayProcess.FreePort();
-        HttpGateway gateway = _scratch.StartSelfLinked(
-            "with-broken-plugins",
-            [
-                ("Gateway:SampleBackendListen", $"127.0.0.1:{sample}"),
-                ("Plugins:Settings:http:Listen:0", $"127.0.0.1:{proxy}"),
-                ("Plugins:Settings:http:Services:0:Name", "web"),
-                ("Plugins:Settings:http:Services:0:Backend", $"http://127.0.0.1:{sample}"),
-                ("ReverseProxy:Routes:demo:ClusterId", "web"),
-                ("ReverseProxy:Clusters:web:Destinations:fabric:Address", "fabric://web"),
-            ],
-            plugins);
+        int proxy = GatewayProcess.FreePort();
+        HttpGateway gateway = _scratch.StartSelfLinked("with-broken-plugins", ProxyToSampleBackend(proxy), plugins);
 
         JsonElement list = await gateway.WaitPluginsSettledAsync(HttpTopology.Startup);
         var states = list.EnumerateArray().ToDictionary(p => p.GetProperty("name").GetString()!, p => p.GetProperty("state").GetString());
@@ -129,17 +119,8 @@ public sealed class HttpDriverConfigTests : IAsyncLifetime
         // The proxy's HTTP client pool keeps its fabric connections (streams) open after the requests; a node's drain
         // waits for open streams (Fabric:Session:DrainTimeout, 30 s). The driver closes what its pool holds when it
         // stops, so a stop after traffic takes about as long as one without.
-        int proxy = GatewayProcess.FreePort(), sample = GatewayProcess.FreePort();
-        HttpGateway gateway = _scratch.StartSelfLinked(
-            "sigterm",
-            [
-                ("Gateway:SampleBackendListen", $"127.0.0.1:{sample}"),
-                ("Plugins:Settings:http:Listen:0", $"127.0.0.1:{proxy}"),
-                ("Plugins:Settings:http:Services:0:Name", "web"),
-                ("Plugins:Settings:http:Services:0:Backend", $"http://127.0.0.1:{sample}"),
-                ("ReverseProxy:Routes:demo:ClusterId", "web"),
-                ("ReverseProxy:Clusters:web:Destinations:fabric:Address", "fabric://web"),
-            ]);
+        int proxy = GatewayProcess.FreePort();
+        HttpGateway gateway = _scratch.StartSelfLinked("sigterm", ProxyToSampleBackend(proxy));
         await gateway.WaitPluginsSettledAsync(HttpTopology.Startup);
         using (HttpClient http = HttpTopology.NewClient(TimeSpan.FromSeconds(10)))
         {
@@ -160,6 +141,21 @@ public sealed class HttpDriverConfigTests : IAsyncLifetime
         TimeSpan took = clock.Elapsed;
         Assert.True(took < TimeSpan.FromSeconds(10), $"SIGTERM to exit took {took.TotalSeconds:F1} s (an idle pooled connection held the drain?):\n{gateway.Output}");
         Assert.Equal(0, gateway.ExitCode);
+    }
+
+    /// <summary>The sample backend on a free port as service "web", and a proxy listener on <paramref name="proxy"/> routing everything to fabric://web.</summary>
+    private static (string Key, string Value)[] ProxyToSampleBackend(int proxy)
+    {
+        int sample = GatewayProcess.FreePort();
+        return
+        [
+            ("Gateway:SampleBackendListen", $"127.0.0.1:{sample}"),
+            ("Plugins:Settings:http:Listen:0", $"127.0.0.1:{proxy}"),
+            ("Plugins:Settings:http:Services:0:Name", "web"),
+            ("Plugins:Settings:http:Services:0:Backend", $"http://127.0.0.1:{sample}"),
+            ("ReverseProxy:Routes:demo:ClusterId", "web"),
+            ("ReverseProxy:Clusters:web:Destinations:fabric:Address", "fabric://web"),
+        ];
     }
 
     private static void CopyDirectory(string source, string target)
