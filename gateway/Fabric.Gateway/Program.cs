@@ -109,6 +109,9 @@ builder.Services.AddSingleton(sp =>
 builder.Services.AddHostedService<FabricNodeHost>();
 builder.Services.AddHostedService<AccessPolicyReloader>();
 
+// The host's stop budget covers the fabric's drain (Fabric:Session:DrainTimeoutSeconds) and the plugins' own stops.
+builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = fabric.Node.Session.DrainTimeout + TimeSpan.FromSeconds(15));
+
 // Plugins (the drivers included) load before the host is built so they can add services and listeners.
 PluginsSection pluginOptions = builder.Configuration.GetSection(PluginsSection.Name).Get<PluginsSection>() ?? new PluginsSection();
 using var plugins = new PluginHost(pluginOptions, AppContext.BaseDirectory, builder.Configuration);

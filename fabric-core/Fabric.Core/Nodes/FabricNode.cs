@@ -170,8 +170,9 @@ public sealed partial class FabricNode : IAsyncDisposable
         {
             await Task.WhenAll(drains).WaitAsync(_options.Session.DrainTimeout + TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
         }
-        catch (TimeoutException)
+        catch (Exception ex) when (ex is TimeoutException || (ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
+            // The drain timeout passed, or the caller's stop budget ran out: reset what is still open.
             foreach (FabricSession session in _connections.Keys)
             {
                 session.Abort(FabricErrorCode.NoError, "node stopped");

@@ -51,6 +51,9 @@ public sealed class FabricSection
 
     /// <summary>Service directory settings.</summary>
     public DirectorySection Directory { get; set; } = new();
+
+    /// <summary>Session timers and limits of every link.</summary>
+    public SessionSection Session { get; set; } = new();
 }
 
 /// <summary>One entry of <c>Fabric:Services</c>: a replica hosted here.</summary>
@@ -115,6 +118,25 @@ public sealed class AccessRuleSection
 
     /// <summary>Allow or Deny.</summary>
     public string Action { get; set; } = "Allow";
+}
+
+/// <summary><c>Fabric:Session</c>.</summary>
+public sealed class SessionSection
+{
+    /// <summary>How long a stopping node (or a GOAWAY) waits for open streams to finish before resetting them.</summary>
+    public double DrainTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>Interval between keep-alive PINGs on an otherwise quiet link.</summary>
+    public double PingIntervalSeconds { get; set; } = 1;
+
+    /// <summary>A link whose PING gets no PONG within this time is declared dead (failover starts).</summary>
+    public double PingTimeoutSeconds { get; set; } = 5;
+
+    /// <summary>A link on which nothing at all arrives for this long is closed; 0 disables.</summary>
+    public double IdleTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>Streams the peer may have open at once on one link.</summary>
+    public int MaxConcurrentStreams { get; set; } = 4096;
 }
 
 /// <summary><c>Fabric:Directory</c>.</summary>

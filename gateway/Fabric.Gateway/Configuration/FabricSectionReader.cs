@@ -4,6 +4,7 @@ using Fabric.Core.Discovery;
 using Fabric.Core.Nodes;
 using Fabric.Core.Policy;
 using Fabric.Core.Routing;
+using Fabric.Core.Sessions;
 using Fabric.Core.Security;
 using Fabric.Core.Subprotocols;
 
@@ -109,6 +110,7 @@ public static class FabricSectionReader
             throw new ConfigurationException(Key("Directory:AnnouncementTtlSeconds"), "must be 3..600");
         }
 
+        FabricSessionOptions session = ReadSession(section.Session, Key);
         var services = new List<ServiceReplica>();
         for (int i = 0; i < section.Services.Count; i++)
         {
@@ -136,8 +138,40 @@ public static class FabricSectionReader
                 KnownServices = section.Directory.KnownServices.Count == 0 ? null : section.Directory.KnownServices.ToHashSet(),
             },
             AccessPolicy = ReadAccessPolicy(section.Access, sectionPath),
+            Session = session,
         };
         return new FabricSettings(identity, previous, trust, options, services);
+    }
+
+    /// <summary>Reads <c>Fabric:Session</c>: every value within its range, the idle timeout longer than the ping interval.</summary>
+    private static FabricSessionOptions ReadSession(SessionSection session, Func<string, string> key)
+    {
+        static void InRange(string name, double value, double min, double max)
+        {
+            if (double.IsNaN(value) || value < min || value > max)
+            {
+                throw new ConfigurationException(name, $"{value.ToString(System.Globalization.CultureInfo.InvariantCulture)} is outside {min.ToString(System.Globalization.CultureInfo.InvariantCulture)}..{max.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+            }
+        }
+
+        InRange(key("Session:DrainTimeoutSeconds"), session.DrainTimeoutSeconds, 0.1, 3600);
+        InRange(key("Session:PingIntervalSeconds"), session.PingIntervalSeconds, 0.05, 60);
+        InRange(key("Session:PingTimeoutSeconds"), session.PingTimeoutSeconds, 0.1, 600);
+        InRange(key("Session:IdleTimeoutSeconds"), session.IdleTimeoutSeconds, 0, 86400);
+        InRange(key("Session:MaxConcurrentStreams"), session.MaxConcurrentStreams, 1, 1 << 20);
+        if (session.IdleTimeoutSeconds > 0 && session.IdleTimeoutSeconds <= session.PingIntervalSeconds)
+        {
+            throw new ConfigurationException(key("Session:IdleTimeoutSeconds"), $"must be 0 (off) or longer than Session:PingIntervalSeconds ({session.PingIntervalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}): pings keep a quiet link alive");
+        }
+
+        return new FabricSessionOptions
+        {
+            DrainTimeout = TimeSpan.FromSeconds(session.DrainTimeoutSeconds),
+            PingInterval = TimeSpan.FromSeconds(session.PingIntervalSeconds),
+            PingTimeout = TimeSpan.FromSeconds(session.PingTimeoutSeconds),
+            IdleTimeout = TimeSpan.FromSeconds(session.IdleTimeoutSeconds),
+            MaxConcurrentStreams = session.MaxConcurrentStreams,
+        };
     }
 
     /// <summary>Reads <c>Fabric:Access</c> (also on a configuration reload).</summary>

@@ -116,4 +116,37 @@ public class FabricSectionReaderTests
         Assert.True(settings.Node.Plaintext);
         Assert.Null(settings.Node.Peers[0].PublicKey);
     }
+
+    [Fact]
+    public void Read_SessionSection_ReachesTheNodeOptions()
+    {
+        using var dir = new TempDirectory();
+        FabricSettings settings = FabricSectionReader.Read(new FabricSection
+        {
+            DataDirectory = dir.Path,
+            Session = new SessionSection { DrainTimeoutSeconds = 7.5, PingIntervalSeconds = 0.5, PingTimeoutSeconds = 3, IdleTimeoutSeconds = 0, MaxConcurrentStreams = 100 },
+        });
+        Assert.Equal(TimeSpan.FromSeconds(7.5), settings.Node.Session.DrainTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(0.5), settings.Node.Session.PingInterval);
+        Assert.Equal(TimeSpan.FromSeconds(3), settings.Node.Session.PingTimeout);
+        Assert.Equal(TimeSpan.Zero, settings.Node.Session.IdleTimeout);
+        Assert.Equal(100, settings.Node.Session.MaxConcurrentStreams);
+    }
+
+    [Theory]
+    [InlineData("DrainTimeoutSeconds", 0.0)]
+    [InlineData("DrainTimeoutSeconds", double.NaN)]
+    [InlineData("PingIntervalSeconds", 0.0)]
+    [InlineData("PingTimeoutSeconds", 601.0)]
+    [InlineData("IdleTimeoutSeconds", -1.0)]
+    [InlineData("IdleTimeoutSeconds", 0.5)] // not longer than the 1 s ping interval
+    [InlineData("MaxConcurrentStreams", 0.0)]
+    public void Read_SessionValueOutOfRange_NamesKey(string name, double value)
+    {
+        using var dir = new TempDirectory();
+        var session = new SessionSection();
+        typeof(SessionSection).GetProperty(name)!.SetValue(session, name == "MaxConcurrentStreams" ? (object)(int)value : value);
+        var ex = Assert.Throws<ConfigurationException>(() => FabricSectionReader.Read(new FabricSection { DataDirectory = dir.Path, Session = session }));
+        Assert.Equal($"Fabric:Session:{name}", ex.Key);
+    }
 }

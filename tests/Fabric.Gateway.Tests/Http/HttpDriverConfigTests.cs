@@ -62,6 +62,8 @@ public sealed class HttpDriverConfigTests : IAsyncLifetime
     [Theory]
     [InlineData("Fabric:Listen", "nonsense")]
     [InlineData("Fabric:Routing:Policy", "Fastest")]
+    [InlineData("Fabric:Session:DrainTimeoutSeconds", "0")]
+    [InlineData("Fabric:Session:PingTimeoutSeconds", "soon")]
     public async Task BadFabricSetting_GatewayExits2NamingTheKey(string key, string value)
     {
         HttpGateway gateway = _scratch.StartSelfLinked("bad-fabric", [(key, value)]);
