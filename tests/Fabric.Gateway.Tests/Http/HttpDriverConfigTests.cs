@@ -145,6 +145,53 @@ public sealed class HttpDriverConfigTests : IAsyncLifetime
         Assert.Equal(0, gateway.ExitCode);
     }
 
+    [Fact]
+    public async Task HttpsListener_CurlWithTheCa_Http11AndHttp2ThroughTheFabric()
+    {
+        // A self-signed certificate for 127.0.0.1, written as PEM certificate and key files as operators provide them.
+        string certFile = _scratch.Temp.File("proxy.pem"), keyFile = _scratch.Temp.File("proxy.key");
+        using (var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256))
+        {
+            var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=127.0.0.1", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+            var names = new System.Security.Cryptography.X509Certificates.SubjectAlternativeNameBuilder();
+            names.AddIpAddress(System.Net.IPAddress.Loopback);
+            request.CertificateExtensions.Add(names.Build());
+            using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+            await File.WriteAllTextAsync(certFile, certificate.ExportCertificatePem());
+            await File.WriteAllTextAsync(keyFile, key.ExportPkcs8PrivateKeyPem());
+        }
+
+        int proxy = GatewayProcess.FreePort();
+        HttpGateway gateway = _scratch.StartSelfLinked(
+            "https-listener",
+            [
+                .. ProxyToSampleBackend(proxy),
+                ("Plugins:Settings:http:Listen:0", $"https://127.0.0.1:{proxy}"),
+                ("Plugins:Settings:http:CertificatePath", certFile),
+                ("Plugins:Settings:http:CertificateKeyPath", keyFile),
+            ]);
+        JsonElement plugins = await gateway.WaitPluginsSettledAsync(HttpTopology.Startup);
+        Assert.Equal("Running", plugins.EnumerateArray().Single(p => p.GetProperty("name").GetString() == "http").GetProperty("state").GetString());
+
+        string url = $"https://127.0.0.1:{proxy}/";
+        CurlResult http11 = default!;
+        await _scratch.WaitUntilAsync(
+            async () => (http11 = await Curl.RunAsync("--cacert", certFile, "--http1.1", url)).Status == 200,
+            "GET / over https through the proxy",
+            HttpTopology.Startup);
+        Assert.Equal("1.1", http11.HttpVersion);
+        Assert.Equal("Hello from the Fabric Gateway sample backend (https-listener). You reached it through the fabric.\n", http11.Body);
+
+        CurlResult http2 = await Curl.RunAsync("--cacert", certFile, "--http2", "--data-binary", "over h2", $"{url}echo");
+        Assert.True(http2.Status == 200, http2.ToString());
+        Assert.Equal("2", http2.HttpVersion); // ALPN h2
+        Assert.Equal("over h2", http2.Body);
+
+        // Without the CA curl refuses the certificate: the listener really speaks TLS with the configured certificate.
+        CurlResult untrusted = await Curl.RunAsync(url);
+        Assert.Equal(60, untrusted.ExitCode); // CURLE_PEER_FAILED_VERIFICATION
+    }
+
     /// <summary>The sample backend on a free port as service "web", and a proxy listener on <paramref name="proxy"/> routing everything to fabric://web.</summary>
     private static (string Key, string Value)[] ProxyToSampleBackend(int proxy)
     {
