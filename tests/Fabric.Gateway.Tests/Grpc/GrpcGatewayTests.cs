@@ -40,6 +40,17 @@ public sealed class GrpcGatewayTests(GrpcGatewayTopology topology, ITestOutputHe
     }
 
     [Fact]
+    public async Task HttpsListener_GrpcioOverTls_UnaryAndStreamingCallsPass()
+    {
+        string[] cases = ["empty_unary", "large_unary", "client_streaming", "server_streaming", "ping_pong", "status_code_and_message"];
+        ClientResult result = await topology.RunClientTlsAsync(ClientTimeout, cases);
+
+        log.WriteLine(string.Join('\n', result.Stdout));
+        Assert.True(result.ExitCode == 0, $"calls over the https listener failed:\n{result.Output}\n{topology.Output}");
+        Assert.All(cases, c => Assert.Contains($"PASS {c}", result.Stdout));
+    }
+
+    [Fact]
     public async Task TrailersOnly_ErrorStatusAndUnimplementedThroughGateways_StatusAndMessageIntactInOneHeadersFrame()
     {
         using HttpClient http = RawGrpcClient.H2c();

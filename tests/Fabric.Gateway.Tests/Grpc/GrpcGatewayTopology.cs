@@ -41,6 +41,12 @@ public sealed class GrpcGatewayTopology : IAsyncLifetime
     /// <summary>A's HTTP/1.1 listener, http://host:port (gRPC-Web).</summary>
     internal string IngressWeb { get; private set; } = "";
 
+    /// <summary>A's https listener (TLS, ALPN h2), host:port; its certificate is <see cref="IngressCa"/>.</summary>
+    internal string IngressTls { get; private set; } = "";
+
+    /// <summary>PEM file of the self-signed certificate of <see cref="IngressTls"/> (for 127.0.0.1).</summary>
+    internal string IngressCa => _temp.File("ingress.pem");
+
     /// <summary>A2's h2c listener, host:port.</summary>
     internal string DrainIngress { get; private set; } = "";
 
@@ -107,6 +113,22 @@ public sealed class GrpcGatewayTopology : IAsyncLifetime
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>Runs the interop client against A's https listener, trusting its certificate.</summary>
+    internal Task<ClientResult> RunClientTlsAsync(TimeSpan timeout, params string[] args) =>
+        InteropPeers.RunClientAsync(GenDirectory, IngressTls, timeout, ["--ca", IngressCa, .. args]);
+
+    private static void WriteSelfSignedCertificate(string certFile, string keyFile)
+    {
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=127.0.0.1", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        var names = new System.Security.Cryptography.X509Certificates.SubjectAlternativeNameBuilder();
+        names.AddIpAddress(System.Net.IPAddress.Loopback);
+        request.CertificateExtensions.Add(names.Build());
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        File.WriteAllText(certFile, certificate.ExportCertificatePem());
+        File.WriteAllText(keyFile, key.ExportPkcs8PrivateKeyPem());
     }
 
     /// <summary>Runs the interop client against A.</summary>
@@ -202,7 +224,10 @@ public sealed class GrpcGatewayTopology : IAsyncLifetime
         int grpcA = GatewayProcess.FreePort();
         int webA = GatewayProcess.FreePort();
         int grpcA2 = GatewayProcess.FreePort();
+        int tlsA = GatewayProcess.FreePort();
         Ingress = $"127.0.0.1:{grpcA}";
+        IngressTls = $"127.0.0.1:{tlsA}";
+        WriteSelfSignedCertificate(IngressCa, _temp.File("ingress.key"));
         IngressWeb = $"http://127.0.0.1:{webA}";
         DrainIngress = $"127.0.0.1:{grpcA2}";
 
@@ -233,6 +258,13 @@ public sealed class GrpcGatewayTopology : IAsyncLifetime
             ("Plugins:Settings:grpc:Routes:0:Match", TestService),
             ("Plugins:Settings:grpc:Routes:0:Service", FabricService),
         ];
+        (string, string)[] ingressTls =
+        [
+            .. ingressRoute,
+            ("Plugins:Settings:grpc:Listen:2", $"https://{IngressTls}"),
+            ("Plugins:Settings:grpc:CertificatePath", IngressCa),
+            ("Plugins:Settings:grpc:CertificateKeyPath", _temp.File("ingress.key")),
+        ];
         string seconds = HealthCheckSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         _nodes.Add(GrpcGatewayNode.Start("b", fabricPort["b"], _temp.Path, plugins, Settings(
             "b",
@@ -246,7 +278,7 @@ public sealed class GrpcGatewayTopology : IAsyncLifetime
             ("Plugins:Settings:grpc:Services:1:Name", FabricService),
             ("Plugins:Settings:grpc:Services:1:Instance", "r2"),
             ("Plugins:Settings:grpc:Services:1:Backend", $"http://{R2.Address}"))));
-        _nodes.Add(GrpcGatewayNode.Start("a", fabricPort["a"], _temp.Path, plugins, Settings("a", "b", grpcA, webA, ingressRoute)));
+        _nodes.Add(GrpcGatewayNode.Start("a", fabricPort["a"], _temp.Path, plugins, Settings("a", "b", grpcA, webA, ingressTls)));
         _nodes.Add(GrpcGatewayNode.Start("a2", fabricPort["a2"], _temp.Path, plugins, Settings("a2", "b", grpcA2, GatewayProcess.FreePort(), ingressRoute)));
         await Task.WhenAll(_nodes.Select(n => n.WaitReadyAsync(StartTimeout)));
 

@@ -96,7 +96,12 @@ class Client:
             ("grpc.enable_retries", 0),
             ("grpc.max_concurrent_streams", 100000),
         ]
-        self.channel = grpc.aio.insecure_channel(args.target, options=options)
+        if args.ca:
+            with open(args.ca, "rb") as ca:
+                credentials = grpc.ssl_channel_credentials(root_certificates=ca.read())
+            self.channel = grpc.aio.secure_channel(args.target, credentials, options=options)
+        else:
+            self.channel = grpc.aio.insecure_channel(args.target, options=options)
         self.stub = pb.test_pb2_grpc.TestServiceStub(self.channel)
         self.health = pb.health_pb2_grpc.HealthStub(self.channel)
         self.timeout = args.timeout
@@ -491,7 +496,8 @@ async def run(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--target", required=True, help="host:port (plaintext HTTP/2)")
+    parser.add_argument("--target", required=True, help="host:port (plaintext HTTP/2, or TLS with --ca)")
+    parser.add_argument("--ca", help="PEM root certificate: speak TLS (ALPN h2) and verify the server against it")
     parser.add_argument("--gen-dir", help="where the generated modules are (generated there when missing)")
     parser.add_argument("--timeout", type=float, default=30, help="deadline of each call, seconds")
     parser.add_argument("--concurrency", type=int, default=8, help="split: calls in flight at once")
