@@ -32,6 +32,9 @@ public sealed class GrpcDriverOptions
     /// <summary>Calls in flight through this ingress at once; more get RESOURCE_EXHAUSTED.</summary>
     public int MaxConcurrentCalls { get; set; } = 10_000;
 
+    /// <summary>Client connections all of the driver's listeners hold at once; more are closed as they are accepted.</summary>
+    public int MaxConnections { get; set; } = 10_000;
+
     /// <summary>HTTP/2 streams a client may open on one connection (Kestrel's limit is raised to at least this).</summary>
     public int MaxStreamsPerConnection { get; set; } = 1000;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Fabric.Abstractions;
+using Fabric.Plugins.Shared;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -48,6 +49,7 @@ public sealed class GrpcDriverPlugin : GatewayPlugin, IDisposable
             : null;
         List<(IPEndPoint EndPoint, string Scheme)> listen = _listen;
         int streams = _options.MaxStreamsPerConnection;
+        var limit = new ConnectionLimit("gRPC", _options.MaxConnections, _loggers.CreateLogger<GrpcDriverPlugin>(), GrpcMetrics.ConnectionRejected);
         services.Configure<KestrelServerOptions>(kestrel =>
         {
             // Server-wide in Kestrel: raised, never lowered, so other drivers keep at least their own setting.
@@ -56,6 +58,7 @@ public sealed class GrpcDriverPlugin : GatewayPlugin, IDisposable
             {
                 kestrel.Listen(endPoint, l =>
                 {
+                    l.Use(limit.Wrap);
                     switch (scheme)
                     {
                         case "h2c":

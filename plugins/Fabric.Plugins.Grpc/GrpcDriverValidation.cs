@@ -75,6 +75,7 @@ internal static class GrpcDriverValidation
         Range(options.MaxMessageBytes, 1, 256 * 1024 * 1024, "MaxMessageBytes");
         Range(options.MaxConcurrentCalls, 1, 1_000_000, "MaxConcurrentCalls");
         Range(options.MaxStreamsPerConnection, 1, 100_000, "MaxStreamsPerConnection");
+        Range(options.MaxConnections, 1, 1_000_000, "MaxConnections");
         Range(options.MaxRetries, 0, 10, "MaxRetries");
         Seconds(options.DefaultDeadlineSeconds, allowZero: true, "DefaultDeadlineSeconds");
         Seconds(options.MaxDeadlineSeconds, allowZero: true, "MaxDeadlineSeconds");

@@ -15,6 +15,10 @@ internal static class GrpcMetrics
     private static readonly Histogram<double> Duration = Meter.CreateHistogram<double>("fabric.grpc.call.duration", "s", "Duration of gRPC calls through the ingress");
 
     private static readonly Counter<long> Retries = Meter.CreateCounter<long>("fabric.grpc.retries", "{attempt}", "Calls sent to another replica because the first could not be reached");
+    private static readonly Counter<long> Rejected = Meter.CreateCounter<long>("fabric.grpc.connections.rejected", "{connection}", "Client connections closed at accept because MaxConnections were open");
+
+    /// <summary>Counts one connection closed at accept (MaxConnections reached).</summary>
+    public static void ConnectionRejected() => Rejected.Add(1);
 
     public static void CallEnded(string service, int status, TimeSpan elapsed)
     {

@@ -31,6 +31,9 @@ public sealed class HttpDriverOptions
 
     /// <summary>Seconds between TCP probes of each backend (its replica is marked unhealthy while it refuses).</summary>
     public double BackendProbeSeconds { get; set; } = 5;
+
+    /// <summary>Client connections all of the proxy's listeners hold at once; more are closed as they are accepted.</summary>
+    public int MaxConnections { get; set; } = 10_000;
 }
 
 /// <summary>One service this node serves as egress.</summary>

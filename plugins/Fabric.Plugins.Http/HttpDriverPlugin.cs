@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using Fabric.Abstractions;
+using Fabric.Plugins.Shared;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -50,12 +51,14 @@ public sealed class HttpDriverPlugin : GatewayPlugin, IDisposable
         services.AddSingleton(_fabric);
         services.AddSingleton(_connections);
         services.AddSingleton(_names);
+        var limit = new ConnectionLimit("HTTP", _options.MaxConnections, context.Loggers.CreateLogger<HttpDriverPlugin>(), ProxyMetrics.ConnectionRejected);
         services.Configure<KestrelServerOptions>(kestrel =>
         {
             foreach ((IPEndPoint endPoint, string scheme) in listen)
             {
                 kestrel.Listen(endPoint, l =>
                 {
+                    l.Use(limit.Wrap);
                     switch (scheme)
                     {
                         case "h2c":
@@ -267,6 +270,11 @@ public sealed class HttpDriverPlugin : GatewayPlugin, IDisposable
         if (options.MaxRetries is < 0 or > 10)
         {
             throw new ArgumentException($"Configuration error at '{prefix}:MaxRetries': must be 0..10");
+        }
+
+        if (options.MaxConnections is < 1 or > 1_000_000)
+        {
+            throw new ArgumentException($"Configuration error at '{prefix}:MaxConnections': '{options.MaxConnections}' is outside 1..1000000");
         }
 
         return listen;

@@ -26,6 +26,7 @@ public sealed class HttpDriverConfigTests : IAsyncLifetime
     [Theory]
     [InlineData("Plugins:Settings:http:Listen:0", "nonsense", "is not host:port, h2c://host:port or https://host:port")]
     [InlineData("Plugins:Settings:http:Services:0:Backend", "ftp://x", "is not an http:// or https:// URL with a port")]
+    [InlineData("Plugins:Settings:http:MaxConnections", "0", "is outside 1..1000000")]
     public async Task BadHttpSetting_PluginFailedNamingTheKey_HostKeepsRunning(string key, string value, string why)
     {
         (string, string)[] settings = key.EndsWith(":Backend", StringComparison.Ordinal)
@@ -190,6 +191,92 @@ public sealed class HttpDriverConfigTests : IAsyncLifetime
         // Without the CA curl refuses the certificate: the listener really speaks TLS with the configured certificate.
         CurlResult untrusted = await Curl.RunAsync(url);
         Assert.Equal(60, untrusted.ExitCode); // CURLE_PEER_FAILED_VERIFICATION
+    }
+
+    [Fact]
+    public async Task MaxConnections_OneMoreClosedAtAccept_ServedAgainOnceOneLeaves()
+    {
+        const int Max = 4;
+        int proxy = GatewayProcess.FreePort();
+        HttpGateway gateway = _scratch.StartSelfLinked("max-connections", [.. ProxyToSampleBackend(proxy), ("Plugins:Settings:http:MaxConnections", $"{Max}")]);
+        await gateway.WaitPluginsSettledAsync(HttpTopology.Startup);
+        await _scratch.WaitUntilAsync(async () => (await Curl.RunAsync($"http://127.0.0.1:{proxy}/")).Status == 200, "GET / through the proxy", HttpTopology.Startup);
+
+        // Max keep-alive connections, each answered once and kept open.
+        var held = new List<System.Net.Sockets.TcpClient>();
+        try
+        {
+            for (int i = 0; i < Max; i++)
+            {
+                var client = new System.Net.Sockets.TcpClient();
+                held.Add(client);
+                await client.ConnectAsync(System.Net.IPAddress.Loopback, proxy);
+                Assert.StartsWith("HTTP/1.1 200", await GetOnceAsync(client.GetStream()), StringComparison.Ordinal);
+            }
+
+            // One more: accepted by the kernel, closed by the gateway before it reads a byte; no answer.
+            using (var extra = new System.Net.Sockets.TcpClient())
+            {
+                await extra.ConnectAsync(System.Net.IPAddress.Loopback, proxy);
+                string answer = await GetOnceAsync(extra.GetStream());
+                Assert.True(answer.Length == 0, $"the connection over the limit was answered: {answer}");
+            }
+
+            // The held ones still work.
+            Assert.StartsWith("HTTP/1.1 200", await GetOnceAsync(held[0].GetStream()), StringComparison.Ordinal);
+
+            // One leaves: a new client (curl) is served again.
+            held[^1].Dispose();
+            held.RemoveAt(held.Count - 1);
+            await _scratch.WaitUntilAsync(async () => (await Curl.RunAsync($"http://127.0.0.1:{proxy}/")).Status == 200, "GET / after a connection left", TimeSpan.FromSeconds(10));
+            Assert.Contains("HTTP driver at its connection limit (4)", gateway.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            held.ForEach(c => c.Dispose());
+        }
+    }
+
+    /// <summary>Sends one keep-alive GET / and reads until the response's body has come (or the connection ends): what arrived.</summary>
+    private static async Task<string> GetOnceAsync(System.Net.Sockets.NetworkStream stream)
+    {
+        byte[] request = System.Text.Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        try
+        {
+            await stream.WriteAsync(request);
+        }
+        catch (IOException)
+        {
+            return ""; // already reset by the gateway
+        }
+
+        var received = new System.Text.StringBuilder();
+        byte[] buffer = new byte[4096];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            while (!IsComplete(received.ToString()))
+            {
+                int n = await stream.ReadAsync(buffer, timeout.Token);
+                if (n == 0)
+                {
+                    break;
+                }
+
+                received.Append(System.Text.Encoding.ASCII.GetString(buffer, 0, n));
+            }
+        }
+        catch (IOException)
+        {
+            // reset: what came before it is the answer
+        }
+
+        return received.ToString();
+
+        // The sample backend's answer: chunked (ends with the last chunk) or with a Content-Length (ends with the text).
+        static bool IsComplete(string text) => text.Contains("Transfer-Encoding: chunked", StringComparison.OrdinalIgnoreCase)
+            ? text.EndsWith("\r\n0\r\n\r\n", StringComparison.Ordinal)
+            : text.Contains("through the fabric.\n", StringComparison.Ordinal);
     }
 
     /// <summary>The sample backend on a free port as service "web", and a proxy listener on <paramref name="proxy"/> routing everything to fabric://web.</summary>

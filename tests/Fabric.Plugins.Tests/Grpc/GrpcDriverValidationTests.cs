@@ -23,6 +23,7 @@ public sealed class GrpcDriverValidationTests
         { "Services:0:Weight", "Weight=0" },
         { "MaxMessageBytes", "MaxMessageBytes=0" },
         { "MaxRetries", "MaxRetries=11" },
+        { "MaxConnections", "MaxConnections=0" },
         { "IdleTimeoutSeconds", "IdleTimeoutSeconds=0" },
         { "HealthCheckSeconds", "HealthCheckSeconds=-1" },
         { "DefaultDeadlineSeconds", "DefaultDeadlineSeconds=NaN" },
@@ -70,6 +71,7 @@ public sealed class GrpcDriverValidationTests
             case "Weight": options.Services[0].Weight = int.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
             case "MaxMessageBytes": options.MaxMessageBytes = int.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
             case "MaxRetries": options.MaxRetries = int.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
+            case "MaxConnections": options.MaxConnections = int.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
             case "IdleTimeoutSeconds": options.IdleTimeoutSeconds = double.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
             case "HealthCheckSeconds": options.HealthCheckSeconds = double.Parse(value, System.Globalization.CultureInfo.InvariantCulture); break;
             case "DefaultDeadlineSeconds": options.DefaultDeadlineSeconds = double.NaN; break;
