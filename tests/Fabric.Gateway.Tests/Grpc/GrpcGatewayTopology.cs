@@ -119,18 +119,6 @@ public sealed class GrpcGatewayTopology : IAsyncLifetime
     internal Task<ClientResult> RunClientTlsAsync(TimeSpan timeout, params string[] args) =>
         InteropPeers.RunClientAsync(GenDirectory, IngressTls, timeout, ["--ca", IngressCa, .. args]);
 
-    private static void WriteSelfSignedCertificate(string certFile, string keyFile)
-    {
-        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
-        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=127.0.0.1", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
-        var names = new System.Security.Cryptography.X509Certificates.SubjectAlternativeNameBuilder();
-        names.AddIpAddress(System.Net.IPAddress.Loopback);
-        request.CertificateExtensions.Add(names.Build());
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
-        File.WriteAllText(certFile, certificate.ExportCertificatePem());
-        File.WriteAllText(keyFile, key.ExportPkcs8PrivateKeyPem());
-    }
-
     /// <summary>Runs the interop client against A.</summary>
     internal Task<ClientResult> RunClientAsync(TimeSpan timeout, params string[] args) =>
         InteropPeers.RunClientAsync(GenDirectory, Ingress, timeout, args);
@@ -227,7 +215,7 @@ public sealed class GrpcGatewayTopology : IAsyncLifetime
         int tlsA = GatewayProcess.FreePort();
         Ingress = $"127.0.0.1:{grpcA}";
         IngressTls = $"127.0.0.1:{tlsA}";
-        WriteSelfSignedCertificate(IngressCa, _temp.File("ingress.key"));
+        TestCertificates.WriteSelfSignedLoopback(IngressCa, _temp.File("ingress.key"));
         IngressWeb = $"http://127.0.0.1:{webA}";
         DrainIngress = $"127.0.0.1:{grpcA2}";
 

@@ -151,16 +151,7 @@ public sealed class HttpDriverConfigTests : IAsyncLifetime
     {
         // A self-signed certificate for 127.0.0.1, written as PEM certificate and key files as operators provide them.
         string certFile = _scratch.Temp.File("proxy.pem"), keyFile = _scratch.Temp.File("proxy.key");
-        using (var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256))
-        {
-            var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=127.0.0.1", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
-            var names = new System.Security.Cryptography.X509Certificates.SubjectAlternativeNameBuilder();
-            names.AddIpAddress(System.Net.IPAddress.Loopback);
-            request.CertificateExtensions.Add(names.Build());
-            using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
-            await File.WriteAllTextAsync(certFile, certificate.ExportCertificatePem());
-            await File.WriteAllTextAsync(keyFile, key.ExportPkcs8PrivateKeyPem());
-        }
+        TestCertificates.WriteSelfSignedLoopback(certFile, keyFile);
 
         int proxy = GatewayProcess.FreePort();
         HttpGateway gateway = _scratch.StartSelfLinked(
