@@ -59,6 +59,7 @@ OpenTelemetry.Metrics.MeterProvider? telemetry;
 IPEndPoint admin;
 IPEndPoint? sampleBackend;
 IPEndPoint? sampleBackendH2c;
+GatewayLimits limits;
 try
 {
     fabric = FabricSectionReader.Read(builder.Configuration.GetSection(FabricSection.Name).Get<FabricSection>() ?? new FabricSection());
@@ -67,6 +68,7 @@ try
     sampleBackend = string.IsNullOrWhiteSpace(gateway.SampleBackendListen) ? null : FabricSectionReader.ParseEndPoint($"{GatewaySection.Name}:SampleBackendListen", gateway.SampleBackendListen);
     telemetry = TelemetryExport.Start(builder.Configuration.GetSection(TelemetrySection.Name).Get<TelemetrySection>() ?? new TelemetrySection());
     sampleBackendH2c = string.IsNullOrWhiteSpace(gateway.SampleBackendListenH2c) ? null : FabricSectionReader.ParseEndPoint($"{GatewaySection.Name}:SampleBackendListenH2c", gateway.SampleBackendListenH2c);
+    limits = GatewayLimits.Read(gateway.Limits);
 }
 catch (ConfigurationException ex)
 {
@@ -83,6 +85,7 @@ catch (InvalidOperationException ex)
 // Explicit listeners: the admin API and the sample backend here, the drivers' own (proxy, MQTT, SMTP) in their plugins.
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
+    limits.Apply(kestrel);
     kestrel.Listen(admin);
     if (sampleBackend is not null)
     {

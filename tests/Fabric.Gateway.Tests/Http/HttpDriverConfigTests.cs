@@ -65,7 +65,9 @@ public sealed class HttpDriverConfigTests : IAsyncLifetime
     [InlineData("Fabric:Routing:Policy", "Fastest")]
     [InlineData("Fabric:Session:DrainTimeoutSeconds", "0")]
     [InlineData("Fabric:Session:PingTimeoutSeconds", "soon")]
-    public async Task BadFabricSetting_GatewayExits2NamingTheKey(string key, string value)
+    [InlineData("Gateway:Limits:MaxRequestHeaderCount", "0")]
+    [InlineData("Gateway:Limits:RequestHeadersTimeoutSeconds", "-1")]
+    public async Task BadHostSetting_GatewayExits2NamingTheKey(string key, string value)
     {
         HttpGateway gateway = _scratch.StartSelfLinked("bad-fabric", [(key, value)]);
 
@@ -226,6 +228,53 @@ public sealed class HttpDriverConfigTests : IAsyncLifetime
         {
             held.ForEach(c => c.Dispose());
         }
+    }
+
+    [Fact]
+    public async Task GatewayLimits_SlowHeadersCutOff_TooManyHeaders431_NormalRequestsServed()
+    {
+        int proxy = GatewayProcess.FreePort();
+        HttpGateway gateway = _scratch.StartSelfLinked(
+            "limits",
+            [.. ProxyToSampleBackend(proxy), ("Gateway:Limits:RequestHeadersTimeoutSeconds", "1"), ("Gateway:Limits:MaxRequestHeaderCount", "10")]);
+        await gateway.WaitPluginsSettledAsync(HttpTopology.Startup);
+        await _scratch.WaitUntilAsync(async () => (await Curl.RunAsync($"http://127.0.0.1:{proxy}/")).Status == 200, "GET / through the proxy", HttpTopology.Startup);
+
+        // A slowloris client: the request line and one header, then nothing. Cut off about a second later.
+        using (var slow = new System.Net.Sockets.TcpClient())
+        {
+            await slow.ConnectAsync(System.Net.IPAddress.Loopback, proxy);
+            System.Net.Sockets.NetworkStream stream = slow.GetStream();
+            await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n"));
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var received = new System.Text.StringBuilder();
+            byte[] buffer = new byte[1024];
+            using var give = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            try
+            {
+                int n;
+                while ((n = await stream.ReadAsync(buffer, give.Token)) > 0)
+                {
+                    received.Append(System.Text.Encoding.ASCII.GetString(buffer, 0, n));
+                }
+            }
+            catch (IOException)
+            {
+                // reset after the answer: the cut off is what counts
+            }
+
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"the slow client was held {clock.Elapsed.TotalSeconds:F1} s");
+            Assert.StartsWith("HTTP/1.1 408", received.ToString(), StringComparison.Ordinal);
+        }
+
+        // Eleven headers where ten are allowed: 431 from curl's point of view.
+        string[] headers = [.. Enumerable.Range(0, 11).SelectMany(i => new[] { "-H", $"X-Extra-{i}: {i}" })];
+        CurlResult many = await Curl.RunAsync([.. headers, $"http://127.0.0.1:{proxy}/"]);
+        Assert.True(many.Status == 431, many.ToString());
+
+        // An ordinary request is still served.
+        CurlResult normal = await Curl.RunAsync($"http://127.0.0.1:{proxy}/");
+        Assert.True(normal.Status == 200, normal.ToString());
     }
 
     /// <summary>Sends one keep-alive GET / and reads until the response's body has come (or the connection ends): what arrived.</summary>
