@@ -84,6 +84,21 @@ public sealed class GrpcGatewayTests(GrpcGatewayTopology topology, ITestOutputHe
     }
 
     [Fact]
+    public async Task UnroutedServiceNoReplicaOfThatName_Unimplemented_NotUnavailable()
+    {
+        // No route matches and no fabric service has the gRPC service's name: the method does not exist anywhere
+        // (UNIMPLEMENTED, as a server would answer), which clients must not retry as they would UNAVAILABLE.
+        using HttpClient http = RawGrpcClient.H2c();
+        RawGrpcResponse response = await RawGrpcClient.CallAsync(http, $"http://{topology.Ingress}", "/no.such.Service/Method", GrpcTestWire.Frame([]), "application/grpc");
+        log.WriteLine(response.ToString());
+
+        string? status = response.Headers.GetValueOrDefault("grpc-status") ?? response.Trailers.GetValueOrDefault("grpc-status");
+        string? message = response.Headers.GetValueOrDefault("grpc-message") ?? response.Trailers.GetValueOrDefault("grpc-message");
+        Assert.Equal("12", status);
+        Assert.Equal("unknown service no.such.Service", Uri.UnescapeDataString(message ?? ""));
+    }
+
+    [Fact]
     public async Task Deadline_OneSecondClientTimeoutThroughGateways_BackendSawADeadlineNoLonger()
     {
         const int timeoutMs = 1000;
