@@ -71,9 +71,16 @@ internal sealed class HealthResponder(GrpcRouteTable routes, ReplicaPool pool)
         var changed = new SemaphoreSlim(0);
         void OnChanged()
         {
-            if (changed.CurrentCount == 0)
+            try
             {
-                changed.Release();
+                if (changed.CurrentCount == 0)
+                {
+                    changed.Release();
+                }
+            }
+            catch (ObjectDisposedException)
+            {
+                // the watch ended while the pool was raising the event
             }
         }
 
@@ -109,7 +116,11 @@ internal sealed class HealthResponder(GrpcRouteTable routes, ReplicaPool pool)
 
     private static async Task WriteAsync(HttpContext context, ServingStatus status)
     {
-        context.Response.ContentType = "application/grpc";
+        if (!context.Response.HasStarted)
+        {
+            context.Response.ContentType = "application/grpc"; // headers go once; a Watch writes many messages
+        }
+
         byte[] message = new HealthCheckResponse { Status = status }.ToByteArray();
         byte[] frame = new byte[GrpcWire.PrefixLength + message.Length];
         GrpcWire.WritePrefix(frame, compressed: false, message.Length);

@@ -269,6 +269,39 @@ public sealed class GrpcGatewayTests(GrpcGatewayTopology topology, ITestOutputHe
     }
 
     [Fact]
+    public async Task GatewayHealthWatch_StreamsEachChange_ServingNotServingServing()
+    {
+        await topology.EnsureBothReplicasServingAsync();
+        using ChildProcess watch = InteropPeers.StartClient(topology.GenDirectory, topology.Ingress, "--timeout", "60", "watch", GrpcGatewayTopology.TestService);
+        try
+        {
+            TimeSpan change = TimeSpan.FromSeconds(10 * GrpcGatewayTopology.HealthCheckSeconds);
+            string[] Statuses() => [.. watch.StdoutLines.Where(l => l.StartsWith("{\"status\"", StringComparison.Ordinal)).Select(l => l.Split('"')[3])];
+            Task StatusesAsync(int count, TimeSpan timeout, string what) => watch.WaitForLineAsync(_ => Statuses().Length >= count, timeout, what);
+
+            await StatusesAsync(1, TimeSpan.FromSeconds(30), "the first status");
+            Assert.Equal(["SERVING"], Statuses());
+
+            await Task.WhenAll(topology.R1.SetHealthAsync("NOT_SERVING"), topology.R2.SetHealthAsync("NOT_SERVING"));
+            await StatusesAsync(2, change, "a second status once no replica serves");
+            Assert.Equal(["SERVING", "NOT_SERVING"], Statuses());
+
+            await topology.R2.SetHealthAsync("SERVING");
+            await StatusesAsync(3, change, "a third status once one replica serves again");
+
+            // Only changes are streamed: no repeats in between.
+            Assert.Equal(["SERVING", "NOT_SERVING", "SERVING"], Statuses());
+            Assert.False(watch.HasExited, $"the Watch stream ended:\n{watch.Output}");
+        }
+        finally
+        {
+            watch.Kill();
+            await Task.WhenAll(topology.R1.SetHealthAsync("SERVING"), topology.R2.SetHealthAsync("SERVING"));
+            await topology.EnsureBothReplicasServingAsync();
+        }
+    }
+
+    [Fact]
     public async Task GatewayHealthCheck_PerContract_ServingNotServingAndNotFound()
     {
         await topology.EnsureBothReplicasServingAsync();

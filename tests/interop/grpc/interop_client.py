@@ -394,6 +394,17 @@ class Client:
         except grpc.aio.AioRpcError as e:
             return {"code": e.code().name, "details": e.details()}
 
+    async def health_watch(self, service):
+        """Health.Watch: one JSON line per status the server streams, until the stream ends or the deadline."""
+        h = self.pb.health_pb2
+        call = self.health.Watch(h.HealthCheckRequest(service=service), timeout=self.timeout)
+        try:
+            async for response in call:
+                print(json.dumps({"status": h.HealthCheckResponse.ServingStatus.Name(response.status)}), flush=True)
+            return {"end": (await call.code()).name}
+        except grpc.aio.AioRpcError as e:
+            return {"end": e.code().name, "details": e.details()}
+
     async def load(self, seconds, workers, call_ms):
         end = time.monotonic() + seconds
         records = []
@@ -470,6 +481,8 @@ async def run(args):
             print(json.dumps(await client.oversize(int(rest[0]))), flush=True)
         elif mode == "health":
             print(json.dumps(await client.health_check(rest[0] if rest else "")), flush=True)
+        elif mode == "watch":
+            print(json.dumps(await client.health_watch(rest[0] if rest else "")), flush=True)
         elif mode == "slow":
             print(json.dumps(await client.slow(int(rest[0]), float(rest[1]))), flush=True)
         elif mode == "load":
