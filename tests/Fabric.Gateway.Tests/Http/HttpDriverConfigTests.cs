@@ -277,6 +277,56 @@ public sealed class HttpDriverConfigTests : IAsyncLifetime
         Assert.True(normal.Status == 200, normal.ToString());
     }
 
+    [Fact]
+    public async Task HttpsBackend_NginxOverTls_Http11AndH2ByAlpn_UntrustedCertificate502()
+    {
+        string cert = _scratch.Temp.File("backend.pem"), key = _scratch.Temp.File("backend.key");
+        TestCertificates.WriteSelfSignedLoopback(cert, key);
+        int backend = GatewayProcess.FreePort(), proxy = GatewayProcess.FreePort(), proxyH2c = GatewayProcess.FreePort();
+        await _scratch.StartNginxRecorderAsync("tls-backend", backend, (cert, key));
+
+        // Two services on the same nginx: "web" accepts its self-signed certificate, "strict" does not.
+        HttpGateway gateway = _scratch.StartSelfLinked(
+            "https-backend",
+            [
+                ("Plugins:Settings:http:Listen:0", $"127.0.0.1:{proxy}"),
+                ("Plugins:Settings:http:Listen:1", $"h2c://127.0.0.1:{proxyH2c}"),
+                ("Plugins:Settings:http:Services:0:Name", "web"),
+                ("Plugins:Settings:http:Services:0:Backend", $"https://127.0.0.1:{backend}"),
+                ("Plugins:Settings:http:Services:0:AcceptAnyCertificate", "true"),
+                ("Plugins:Settings:http:Services:1:Name", "strict"),
+                ("Plugins:Settings:http:Services:1:Backend", $"https://127.0.0.1:{backend}"),
+                ("ReverseProxy:Routes:demo:ClusterId", "web"), // the shipped catch-all route, to this cluster
+                ("ReverseProxy:Clusters:web:Destinations:fabric:Address", "fabric://web"),
+                ("ReverseProxy:Routes:h2:ClusterId", "web-h2"),
+                ("ReverseProxy:Routes:h2:Match:Path", "/h2/{**rest}"),
+                ("ReverseProxy:Clusters:web-h2:Destinations:fabric:Address", "fabric://web"),
+                ("ReverseProxy:Clusters:web-h2:HttpRequest:Version", "2"),
+                ("ReverseProxy:Clusters:web-h2:HttpRequest:VersionPolicy", "RequestVersionExact"),
+                ("ReverseProxy:Routes:strict:ClusterId", "strict"),
+                ("ReverseProxy:Routes:strict:Match:Path", "/strict/{**rest}"),
+                ("ReverseProxy:Clusters:strict:Destinations:fabric:Address", "fabric://strict"),
+            ]);
+        await gateway.WaitPluginsSettledAsync(HttpTopology.Startup);
+
+        // A cluster with YARP's default version (HTTP/1.1 to plain-http destinations): the egress offers http/1.1 by
+        // ALPN and nginx answers over TLS 1.3.
+        CurlResult http11 = default!;
+        await _scratch.WaitUntilAsync(async () => (http11 = await Curl.RunAsync($"http://127.0.0.1:{proxy}/a")).Status == 200, "GET /a through the proxy", HttpTopology.Startup);
+        Assert.Equal("recorded /a over HTTP/1.1 and TLSv1.3\n", http11.Body);
+
+        // A cluster asking for HTTP/2 towards the backend: the egress sees the preface, offers h2 by ALPN, and nginx
+        // speaks HTTP/2 over TLS (the client here is HTTP/2 too, on the h2c listener).
+        CurlResult h2 = await Curl.RunAsync("--http2-prior-knowledge", $"http://127.0.0.1:{proxyH2c}/h2/b");
+        Assert.True(h2.Status == 200, h2.ToString());
+        Assert.Equal("2", h2.HttpVersion);
+        Assert.Equal("recorded /h2/b over HTTP/2.0 and TLSv1.3\n", h2.Body);
+
+        // The same backend without AcceptAnyCertificate: the egress refuses its certificate, the client gets 502.
+        CurlResult strict = await Curl.RunAsync($"http://127.0.0.1:{proxy}/strict/c");
+        Assert.True(strict.Status == 502, strict.ToString());
+    }
+
     /// <summary>Sends one keep-alive GET / and reads until the response's body has come (or the connection ends): what arrived.</summary>
     private static async Task<string> GetOnceAsync(System.Net.Sockets.NetworkStream stream)
     {

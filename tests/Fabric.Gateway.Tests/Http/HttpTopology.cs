@@ -133,9 +133,9 @@ public abstract class HttpTopology : IAsyncLifetime
     }
 
     /// <summary>Starts nginx on <paramref name="port"/> answering every request with 200 and logging each request line to the returned file.</summary>
-    internal async Task<string> StartNginxRecorderAsync(string name, int port)
+    internal async Task<string> StartNginxRecorderAsync(string name, int port, (string Cert, string Key)? tls = null)
     {
-        (string conf, string accessLog) = PeerScripts.NginxRecorder(Temp.Path, name, port);
+        (string conf, string accessLog) = PeerScripts.NginxRecorder(Temp.Path, name, port, tls);
         ChildProcess process = ChildProcess.Start(name, PeerScripts.Nginx, ["-p", Temp.Path + "/", "-e", Temp.File(name + ".error.log"), "-c", conf], Temp.Path);
         _peers.Add(process);
         await WaitListeningAsync(port, process, TimeSpan.FromSeconds(30));

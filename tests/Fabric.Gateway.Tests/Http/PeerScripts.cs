@@ -165,13 +165,21 @@ internal static class PeerScripts
         sys.exit(curl.wait())
         """;
 
-    /// <summary>An nginx configuration answering every request 200 and logging each request line (unbuffered).</summary>
-    public static (string Conf, string AccessLog) NginxRecorder(string directory, string name, int port)
+    /// <summary>
+    /// An nginx configuration answering every request 200 and logging each request line (unbuffered). With a
+    /// certificate and key it listens with TLS (HTTP/1.1 and h2 by ALPN) and says the protocol in its answer.
+    /// </summary>
+    public static (string Conf, string AccessLog) NginxRecorder(string directory, string name, int port, (string Cert, string Key)? tls = null)
     {
         string temp = Path.Combine(directory, name + "-temp");
         Directory.CreateDirectory(temp);
         string accessLog = Path.Combine(directory, name + ".access.log");
         File.WriteAllText(accessLog, "");
+
+        string listen = tls is { } t
+            ? $"listen 127.0.0.1:{port} ssl http2; ssl_protocols TLSv1.2 TLSv1.3; ssl_certificate {t.Cert}; ssl_certificate_key {t.Key};"
+            : $"listen 127.0.0.1:{port};";
+        string answer = tls is null ? "recorded $request_uri\\n" : "recorded $request_uri over $server_protocol and $ssl_protocol\\n";
 
         // Run as root, nginx would switch its worker to nobody, who cannot write the log in the test's directory.
         string user = Environment.IsPrivilegedProcess ? "user root root;" : "";
@@ -194,10 +202,10 @@ internal static class PeerScripts
                 uwsgi_temp_path {{temp}}/uwsgi;
                 scgi_temp_path {{temp}}/scgi;
                 server {
-                    listen 127.0.0.1:{{port}};
+                    {{listen}}
                     location / {
                         default_type text/plain;
-                        return 200 "recorded $request_uri\n";
+                        return 200 "{{answer}}";
                     }
                 }
             }
