@@ -193,7 +193,10 @@ public sealed class GrpcGatewayTopology : IAsyncLifetime
         Task<string[]> keygen = Task.WhenAll(names.Select(n => GatewayProcess.KeygenAsync(KeyFile(n), _temp.Path)));
         await InteropPeers.GenerateAsync(GenDirectory);
         Task<InteropServer> r1 = InteropServer.StartAsync("r1", GenDirectory, _temp.Path);
-        Task<InteropServer> r2 = InteropServer.StartAsync("r2", GenDirectory, _temp.Path);
+        // r2 serves over TLS (a self-signed certificate the egress is told to accept): half the calls of every test
+        // cross the egress's TLS path to the backend, the other half its h2c path.
+        TestCertificates.WriteSelfSignedLoopback(_temp.File("r2.pem"), _temp.File("r2.key"));
+        Task<InteropServer> r2 = InteropServer.StartAsync("r2", GenDirectory, _temp.Path, (_temp.File("r2.pem"), _temp.File("r2.key")));
         try
         {
             await Task.WhenAll(r1, r2);
@@ -262,10 +265,11 @@ public sealed class GrpcGatewayTopology : IAsyncLifetime
             ("Plugins:Settings:grpc:HealthCheckSeconds", seconds),
             ("Plugins:Settings:grpc:Services:0:Name", FabricService),
             ("Plugins:Settings:grpc:Services:0:Instance", "r1"),
-            ("Plugins:Settings:grpc:Services:0:Backend", $"http://{R1.Address}"),
+            ("Plugins:Settings:grpc:Services:0:Backend", R1.BackendUrl),
             ("Plugins:Settings:grpc:Services:1:Name", FabricService),
             ("Plugins:Settings:grpc:Services:1:Instance", "r2"),
-            ("Plugins:Settings:grpc:Services:1:Backend", $"http://{R2.Address}"))));
+            ("Plugins:Settings:grpc:Services:1:Backend", R2.BackendUrl),
+            ("Plugins:Settings:grpc:Services:1:AcceptAnyCertificate", "true"))));
         _nodes.Add(GrpcGatewayNode.Start("a", fabricPort["a"], _temp.Path, plugins, Settings("a", "b", grpcA, webA, ingressTls)));
         _nodes.Add(GrpcGatewayNode.Start("a2", fabricPort["a2"], _temp.Path, plugins, Settings("a2", "b", grpcA2, GatewayProcess.FreePort(), ingressRoute)));
         await Task.WhenAll(_nodes.Select(n => n.WaitReadyAsync(StartTimeout)));

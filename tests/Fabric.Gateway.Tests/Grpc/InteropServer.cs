@@ -36,10 +36,16 @@ internal sealed class InteropServer : IDisposable
 
     public string Output => _earlierOutput + (_process?.Output ?? "");
 
+    /// <summary>Certificate and key when it serves over TLS (its backend URL is then https://), else null (h2c).</summary>
+    public (string Cert, string Key)? Tls { get; private init; }
+
+    /// <summary>The backend URL a gateway's egress uses for it.</summary>
+    public string BackendUrl => $"{(Tls is null ? "http" : "https")}://{Address}";
+
     /// <summary>Starts a server on a port of its own choosing and waits for its READY line.</summary>
-    public static async Task<InteropServer> StartAsync(string replica, string genDirectory, string directory)
+    public static async Task<InteropServer> StartAsync(string replica, string genDirectory, string directory, (string Cert, string Key)? tls = null)
     {
-        var server = new InteropServer(replica, genDirectory, directory);
+        var server = new InteropServer(replica, genDirectory, directory) { Tls = tls };
         try
         {
             await server.StartProcessAsync(0);
@@ -112,6 +118,7 @@ internal sealed class InteropServer : IDisposable
                 "--gen-dir", _genDirectory,
                 "--control-file", ControlFile,
                 "--timeout-log", TimeoutLog,
+                .. Tls is { } tls ? new[] { "--cert", tls.Cert, "--key", tls.Key } : [],
             ],
             _directory,
             InteropPeers.PythonEnvironment);

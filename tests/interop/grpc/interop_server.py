@@ -294,7 +294,13 @@ class Server:
         )
         server.add_generic_rpc_handlers((self.test_service_handler(),))
         self.pb.health_pb2_grpc.add_HealthServicer_to_server(HealthService(self, self.pb), server)
-        port = server.add_insecure_port(f"{self.args.host}:{self.args.port}")
+        address = f"{self.args.host}:{self.args.port}"
+        if self.args.cert:
+            with open(self.args.cert, "rb") as c, open(self.args.key, "rb") as k:
+                credentials = grpc.ssl_server_credentials([(k.read(), c.read())])
+            port = server.add_secure_port(address, credentials)
+        else:
+            port = server.add_insecure_port(address)
         if port == 0:
             raise SystemExit(f"interop_server: could not listen on {self.args.host}:{self.args.port}")
         await server.start()
@@ -314,6 +320,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=0, help="port to listen on (0: any; the READY line says which)")
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--cert", help="PEM certificate: serve over TLS (ALPN h2) instead of h2c; needs --key")
+    parser.add_argument("--key", help="PEM private key of --cert")
     parser.add_argument("--replica-id", default="r1", help="sent as x-served-by on every call")
     parser.add_argument("--gen-dir", help="where the generated modules are (generated there when missing)")
     parser.add_argument("--control-file", help="health control file, polled every 100 ms")
