@@ -19,6 +19,10 @@ internal sealed class FabricForwarderHttpClientFactory(FabricHolder fabric, Fabr
     {
         base.ConfigureHandler(context, handler);
         handler.ConnectCallback = ConnectAsync;
+
+        // A pooled connection is a fabric stream the serving node's drain waits for: let idle ones go soon. A new
+        // one costs a stream open (one round trip to the serving node) and its backend connection.
+        handler.PooledConnectionIdleTimeout = TimeSpan.FromSeconds(options.PooledConnectionIdleSeconds);
     }
 
     protected override HttpMessageHandler WrapHandler(ForwarderHttpClientContext context, HttpMessageHandler handler)

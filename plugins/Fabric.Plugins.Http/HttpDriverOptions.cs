@@ -32,6 +32,12 @@ public sealed class HttpDriverOptions
     /// <summary>Seconds between TCP probes of each backend (its replica is marked unhealthy while it refuses).</summary>
     public double BackendProbeSeconds { get; set; } = 5;
 
+    /// <summary>
+    /// Seconds an idle pooled connection to a replica (a fabric stream) is kept. Short, so that a node that stops
+    /// serving is let go soon: its drain waits for the streams other nodes hold open.
+    /// </summary>
+    public double PooledConnectionIdleSeconds { get; set; } = 5;
+
     /// <summary>Client connections all of the proxy's listeners hold at once; more are closed as they are accepted.</summary>
     public int MaxConnections { get; set; } = 10_000;
 }

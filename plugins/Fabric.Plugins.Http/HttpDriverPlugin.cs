@@ -272,6 +272,11 @@ public sealed class HttpDriverPlugin : GatewayPlugin, IDisposable
             throw new ArgumentException($"Configuration error at '{prefix}:MaxRetries': must be 0..10");
         }
 
+        if (double.IsNaN(options.PooledConnectionIdleSeconds) || options.PooledConnectionIdleSeconds is < 0.1 or > 3600)
+        {
+            throw new ArgumentException($"Configuration error at '{prefix}:PooledConnectionIdleSeconds': '{options.PooledConnectionIdleSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}' is outside 0.1..3600");
+        }
+
         if (options.MaxConnections is < 1 or > 1_000_000)
         {
             throw new ArgumentException($"Configuration error at '{prefix}:MaxConnections': '{options.MaxConnections}' is outside 1..1000000");

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Globalization;
 using System.IO.Pipelines;
 using Fabric.Core.Discovery;
@@ -27,6 +28,8 @@ public sealed partial class FabricNode
     private readonly ServiceDirectory _directory;
     private readonly DirectoryGossip _gossip;
     private readonly Lock _servicesLock = new();
+    private long _drainNoticeStarted; // Stopwatch timestamp of BeginDrainNotice; 0 while not stopping
+    private bool _drainNoticeMatters; // replicas were hosted here when the notice began (plugins may withdraw theirs since)
     private readonly ConcurrentDictionary<string, long> _ejectedUntil = new();
     private readonly ConcurrentDictionary<InboundStream, byte> _inbound = new();
     private List<ServiceReplica> _localServices = [];
@@ -140,10 +143,60 @@ public sealed partial class FabricNode
     {
         lock (_servicesLock)
         {
+            if (_drainNoticeStarted != 0 && health is not (ReplicaHealth.Draining or ReplicaHealth.Unhealthy))
+            {
+                return; // stopping: a backend probe must not put a replica back in rotation
+            }
+
             _localServices = [.. _localServices.Select(r => r.Service == service && r.Instance == instance ? r with { Health = health } : r)];
         }
 
         AnnounceNow();
+    }
+
+    /// <summary>
+    /// The first step of stopping, safe to call early (when the host begins to shut down) and more than once: every
+    /// local replica is announced as draining, so other nodes stop choosing this node while its links still work.
+    /// <see cref="StopAsync"/> sends GOAWAY once <see cref="RoutingOptions.DrainNotice"/> has passed since this call.
+    /// </summary>
+    public void BeginDrainNotice()
+    {
+        lock (_servicesLock)
+        {
+            if (_drainNoticeStarted != 0)
+            {
+                return;
+            }
+
+            _drainNoticeStarted = Math.Max(1, Stopwatch.GetTimestamp());
+            _drainNoticeMatters = _localServices.Count > 0;
+            _localServices = [.. _localServices.Select(r => r.Health is ReplicaHealth.Unhealthy ? r : r with { Health = ReplicaHealth.Draining })];
+        }
+
+        AnnounceNow();
+    }
+
+    /// <summary>Waits out what is left of the drain notice, when other nodes are linked and local replicas were announced.</summary>
+    private async Task WaitDrainNoticeAsync(CancellationToken cancellationToken)
+    {
+        BeginDrainNotice();
+        if (_options.Routing.DrainNotice <= TimeSpan.Zero || !_drainNoticeMatters || !_connections.Values.Any(c => c.PeerId != _identity.Id && c.Session.State == FabricSessionState.Open))
+        {
+            return;
+        }
+
+        TimeSpan left = _options.Routing.DrainNotice - Stopwatch.GetElapsedTime(_drainNoticeStarted);
+        if (left > TimeSpan.Zero)
+        {
+            try
+            {
+                await Task.Delay(left, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // the stop budget ran out: go on to GOAWAY now
+            }
+        }
     }
 
     /// <summary>
@@ -191,9 +244,11 @@ public sealed partial class FabricNode
                         continue;
                     }
 
-                    if (ex is not FabricRouteException { Code: FabricErrorCode.AccessDenied or FabricErrorCode.UnknownSubprotocol or FabricErrorCode.IncompatibleSubprotocol })
+                    if (ex is not FabricRouteException { Code: FabricErrorCode.AccessDenied or FabricErrorCode.UnknownSubprotocol or FabricErrorCode.IncompatibleSubprotocol or FabricErrorCode.RefusedStream })
                     {
-                        // A refusal for this stream alone (policy, subprotocol) is an answer from a working replica: not ejected.
+                        // A refusal for this stream alone (policy, subprotocol) is an answer from a working replica, and
+                        // a draining replica's refusal is orderly (its announcement takes it out of rotation, and its
+                        // return puts it back at once): neither is ejected.
                         _ejectedUntil[EjectionKey(service, candidate)] = _options.Session.TimeProvider.GetTimestamp() + (long)(_options.Routing.EjectionTime.TotalSeconds * _options.Session.TimeProvider.TimestampFrequency);
                         Log.ReplicaFailed(_logger, candidate.Key, service, ex.Message);
                     }

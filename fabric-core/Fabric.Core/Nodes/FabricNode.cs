@@ -150,9 +150,13 @@ public sealed partial class FabricNode : IAsyncDisposable
         return await best.Session.OpenStreamAsync(subprotocol, target, trafficClass, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Stops accepting and dialing, drains every session with GOAWAY, and waits for them (bounded by the drain timeout).</summary>
+    /// <summary>
+    /// Announces the local replicas as draining (<see cref="BeginDrainNotice"/>) and waits out the drain notice, then
+    /// stops accepting and dialing, drains every session with GOAWAY, and waits for them (bounded by the drain timeout).
+    /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
+        await WaitDrainNoticeAsync(cancellationToken).ConfigureAwait(false);
         Diagnostics.FabricTelemetry.Unregister(this);
         await _stopping.CancelAsync().ConfigureAwait(false);
         if (_maintenance is not null)

@@ -24,6 +24,13 @@ public sealed record RoutingOptions
     /// </summary>
     public bool ServeLocalInProcess { get; init; } = true;
 
+    /// <summary>
+    /// How long a stopping node announces its replicas as draining before it sends GOAWAY on its links: time for the
+    /// other nodes to stop choosing them (and for their pools to let idle streams go) while everything still works.
+    /// Zero sends GOAWAY at once.
+    /// </summary>
+    public TimeSpan DrainNotice { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>How often this node's pressure is re-announced at most.</summary>
     public TimeSpan MinAnnounceInterval { get; init; } = TimeSpan.FromSeconds(1);
 }

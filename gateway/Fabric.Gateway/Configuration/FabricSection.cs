@@ -89,6 +89,9 @@ public sealed class RoutingSection
 
     /// <summary>Serve this node's own replicas in process (true), or over its link to itself (false).</summary>
     public bool ServeLocalInProcess { get; set; } = true;
+
+    /// <summary>Seconds a stopping node announces its replicas as draining before it sends GOAWAY; 0 for none.</summary>
+    public double DrainNoticeSeconds { get; set; } = 1;
 }
 
 /// <summary><c>Fabric:Access</c>.</summary>

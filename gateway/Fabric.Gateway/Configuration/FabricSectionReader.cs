@@ -105,6 +105,11 @@ public static class FabricSectionReader
             throw new ConfigurationException(Key("Routing:EjectionSeconds"), "must be 0..3600");
         }
 
+        if (double.IsNaN(section.Routing.DrainNoticeSeconds) || section.Routing.DrainNoticeSeconds is < 0 or > 60)
+        {
+            throw new ConfigurationException(Key("Routing:DrainNoticeSeconds"), "must be 0..60");
+        }
+
         if (section.Directory.AnnouncementTtlSeconds is < 3 or > 600)
         {
             throw new ConfigurationException(Key("Directory:AnnouncementTtlSeconds"), "must be 3..600");
@@ -131,6 +136,7 @@ public static class FabricSectionReader
                 MaxAttempts = section.Routing.MaxAttempts,
                 EjectionTime = TimeSpan.FromSeconds(section.Routing.EjectionSeconds),
                 ServeLocalInProcess = section.Routing.ServeLocalInProcess,
+                DrainNotice = TimeSpan.FromSeconds(section.Routing.DrainNoticeSeconds),
             },
             Directory = new DirectoryOptions
             {
