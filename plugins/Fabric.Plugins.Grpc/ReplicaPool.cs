@@ -223,7 +223,9 @@ internal sealed class ReplicaClient : IDisposable
             AutomaticDecompression = DecompressionMethods.None,
             UseCookies = false,
             EnableMultipleHttp2Connections = true,
-            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
+            // A connection is a fabric stream a stopping replica's node waits for: idle ones go soon (a new one is a
+            // stream open, one round trip).
+            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(5),
             ConnectTimeout = TimeSpan.FromSeconds(15),
             InitialHttp2StreamWindowSize = 1024 * 1024,
             KeepAlivePingDelay = TimeSpan.FromSeconds(30),
