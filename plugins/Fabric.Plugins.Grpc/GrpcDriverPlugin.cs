@@ -44,9 +44,7 @@ public sealed class GrpcDriverPlugin : GatewayPlugin, IDisposable
             return; // egress only
         }
 
-        X509Certificate2? certificate = _listen.Any(l => l.Scheme == "https")
-            ? X509Certificate2.CreateFromPemFile(_options.CertificatePath, string.IsNullOrWhiteSpace(_options.CertificateKeyPath) ? null : _options.CertificateKeyPath)
-            : null;
+        X509Certificate2? certificate = DriverListeners.LoadCertificate(_listen, _options.CertificatePath, _options.CertificateKeyPath);
         List<(IPEndPoint EndPoint, string Scheme)> listen = _listen;
         int streams = _options.MaxStreamsPerConnection;
         var limit = new ConnectionLimit("gRPC", _options.MaxConnections, _loggers.CreateLogger<GrpcDriverPlugin>(), GrpcMetrics.ConnectionRejected);
@@ -54,26 +52,7 @@ public sealed class GrpcDriverPlugin : GatewayPlugin, IDisposable
         {
             // Server-wide in Kestrel: raised, never lowered, so other drivers keep at least their own setting.
             kestrel.Limits.Http2.MaxStreamsPerConnection = Math.Max(kestrel.Limits.Http2.MaxStreamsPerConnection, streams);
-            foreach ((IPEndPoint endPoint, string scheme) in listen)
-            {
-                kestrel.Listen(endPoint, l =>
-                {
-                    l.Use(limit.Wrap);
-                    switch (scheme)
-                    {
-                        case "h2c":
-                            l.Protocols = HttpProtocols.Http2;
-                            break;
-                        case "https":
-                            l.Protocols = HttpProtocols.Http1AndHttp2;
-                            l.UseHttps(certificate!);
-                            break;
-                        default:
-                            l.Protocols = HttpProtocols.Http1; // gRPC-Web
-                            break;
-                    }
-                });
-            }
+            DriverListeners.Listen(kestrel, listen, certificate, limit); // http (gRPC-Web), h2c, https
         });
         services.AddHttpForwarder();
     }

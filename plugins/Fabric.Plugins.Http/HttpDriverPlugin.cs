@@ -43,38 +43,14 @@ public sealed class HttpDriverPlugin : GatewayPlugin, IDisposable
         _loggers = context.Loggers;
         List<(IPEndPoint EndPoint, string Scheme)> listen = Validate(_options);
         _ports = listen.Select(l => l.EndPoint.Port).ToHashSet();
-        X509Certificate2? certificate = listen.Any(l => l.Scheme == "https")
-            ? X509Certificate2.CreateFromPemFile(_options.CertificatePath, string.IsNullOrWhiteSpace(_options.CertificateKeyPath) ? null : _options.CertificateKeyPath)
-            : null;
+        X509Certificate2? certificate = DriverListeners.LoadCertificate(listen, _options.CertificatePath, _options.CertificateKeyPath);
 
         services.AddSingleton(_options);
         services.AddSingleton(_fabric);
         services.AddSingleton(_connections);
         services.AddSingleton(_names);
         var limit = new ConnectionLimit("HTTP", _options.MaxConnections, context.Loggers.CreateLogger<HttpDriverPlugin>(), ProxyMetrics.ConnectionRejected);
-        services.Configure<KestrelServerOptions>(kestrel =>
-        {
-            foreach ((IPEndPoint endPoint, string scheme) in listen)
-            {
-                kestrel.Listen(endPoint, l =>
-                {
-                    l.Use(limit.Wrap);
-                    switch (scheme)
-                    {
-                        case "h2c":
-                            l.Protocols = HttpProtocols.Http2;
-                            break;
-                        case "https":
-                            l.Protocols = HttpProtocols.Http1AndHttp2;
-                            l.UseHttps(certificate!);
-                            break;
-                        default:
-                            l.Protocols = HttpProtocols.Http1;
-                            break;
-                    }
-                });
-            }
-        });
+        services.Configure<KestrelServerOptions>(kestrel => DriverListeners.Listen(kestrel, listen, certificate, limit));
 
         services.AddReverseProxy()
             .LoadFromConfig(context.HostConfiguration.GetSection("ReverseProxy"))
