@@ -64,22 +64,16 @@ public sealed class GrpcEgressDrainTests(ITestOutputHelper log) : IAsyncLifetime
         }
 
         // b1 and b2 each host one replica; a dials both and routes the test service to it.
-        GrpcGatewayNode b1 = Own(GrpcGatewayNode.Start("b1", fabricPort["b1"], _temp.Path, plugins, Node(
-            "b1",
+        GrpcGatewayNode StartEgress(string name, InteropServer replica) => Own(GrpcGatewayNode.Start(name, fabricPort[name], _temp.Path, plugins, Node(
+            name,
             ("Fabric:Peers:0:Address", $"127.0.0.1:{fabricPort["a"]}"),
             ("Fabric:Peers:0:PublicKey", keys[0]),
             ("Plugins:Settings:grpc:HealthCheckSeconds", "0.5"),
             ("Plugins:Settings:grpc:Services:0:Name", "interop"),
-            ("Plugins:Settings:grpc:Services:0:Instance", "r1"),
-            ("Plugins:Settings:grpc:Services:0:Backend", r1.BackendUrl))));
-        GrpcGatewayNode b2 = Own(GrpcGatewayNode.Start("b2", fabricPort["b2"], _temp.Path, plugins, Node(
-            "b2",
-            ("Fabric:Peers:0:Address", $"127.0.0.1:{fabricPort["a"]}"),
-            ("Fabric:Peers:0:PublicKey", keys[0]),
-            ("Plugins:Settings:grpc:HealthCheckSeconds", "0.5"),
-            ("Plugins:Settings:grpc:Services:0:Name", "interop"),
-            ("Plugins:Settings:grpc:Services:0:Instance", "r2"),
-            ("Plugins:Settings:grpc:Services:0:Backend", r2.BackendUrl))));
+            ("Plugins:Settings:grpc:Services:0:Instance", replica.Replica),
+            ("Plugins:Settings:grpc:Services:0:Backend", replica.BackendUrl))));
+        GrpcGatewayNode b1 = StartEgress("b1", r1);
+        GrpcGatewayNode b2 = StartEgress("b2", r2);
         GrpcGatewayNode a = Own(GrpcGatewayNode.Start("a", fabricPort["a"], _temp.Path, plugins, Node(
             "a",
             ("Fabric:Peers:0:Address", $"127.0.0.1:{fabricPort["b1"]}"),
