@@ -60,6 +60,7 @@ IPEndPoint admin;
 IPEndPoint? sampleBackend;
 IPEndPoint? sampleBackendH2c;
 GatewayLimits limits;
+TimeSpan shutdownDelay;
 try
 {
     fabric = FabricSectionReader.Read(builder.Configuration.GetSection(FabricSection.Name).Get<FabricSection>() ?? new FabricSection());
@@ -69,6 +70,9 @@ try
     telemetry = TelemetryExport.Start(builder.Configuration.GetSection(TelemetrySection.Name).Get<TelemetrySection>() ?? new TelemetrySection());
     sampleBackendH2c = string.IsNullOrWhiteSpace(gateway.SampleBackendListenH2c) ? null : FabricSectionReader.ParseEndPoint($"{GatewaySection.Name}:SampleBackendListenH2c", gateway.SampleBackendListenH2c);
     limits = GatewayLimits.Read(gateway.Limits);
+    shutdownDelay = double.IsNaN(gateway.ShutdownDelaySeconds) || gateway.ShutdownDelaySeconds is < 0 or > 300
+        ? throw new ConfigurationException($"{GatewaySection.Name}:ShutdownDelaySeconds", "must be 0..300")
+        : TimeSpan.FromSeconds(gateway.ShutdownDelaySeconds);
 }
 catch (ConfigurationException ex)
 {
@@ -112,8 +116,12 @@ builder.Services.AddSingleton(sp =>
 builder.Services.AddHostedService<FabricNodeHost>();
 builder.Services.AddHostedService<AccessPolicyReloader>();
 
-// The host's stop budget covers the fabric's drain (Fabric:Session:DrainTimeoutSeconds) and the plugins' own stops.
-builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = fabric.Node.Session.DrainTimeout + TimeSpan.FromSeconds(15));
+builder.Services.AddSingleton(sp => new ShutdownDelay(shutdownDelay, sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<ILogger<ShutdownDelay>>()));
+builder.Services.AddHostedService(sp => sp.GetRequiredService<ShutdownDelay>());
+
+// The host's stop budget covers the shutdown delay, the fabric's drain (Fabric:Session:DrainTimeoutSeconds) and the
+// plugins' own stops.
+builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = shutdownDelay + fabric.Node.Session.DrainTimeout + TimeSpan.FromSeconds(15));
 
 // Plugins (the drivers included) load before the host is built so they can add services and listeners.
 PluginsSection pluginOptions = builder.Configuration.GetSection(PluginsSection.Name).Get<PluginsSection>() ?? new PluginsSection();

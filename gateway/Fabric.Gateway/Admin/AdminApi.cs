@@ -1,5 +1,6 @@
 using Fabric.Core.Nodes;
 using Fabric.Core.Subprotocols;
+using Fabric.Gateway.Node;
 using Fabric.Gateway.Plugins;
 
 namespace Fabric.Gateway.Admin;
@@ -13,8 +14,13 @@ internal static class AdminApi
         branch.UseEndpoints(endpoints =>
         {
             endpoints.MapGet("/healthz", () => Results.Text("ok\n"));
-            endpoints.MapGet("/readyz", (FabricNode node, PluginHost plugins) =>
+            endpoints.MapGet("/readyz", (FabricNode node, PluginHost plugins, ShutdownDelay shutdown) =>
             {
+                if (shutdown.Stopping)
+                {
+                    return Results.Text("stopping\n", statusCode: StatusCodes.Status503ServiceUnavailable);
+                }
+
                 // Ready: the fabric listener is up and every plugin runs (a failed driver means traffic would fail).
                 if (node.ListenEndPoint is null && node.Options.Listen is not null)
                 {

@@ -18,6 +18,9 @@ public sealed class GatewaySection
     /// <summary>Address of the sample backend speaking HTTP/2 with prior knowledge (h2c); empty for none.</summary>
     public string SampleBackendListenH2c { get; set; } = "";
 
+    /// <summary>On SIGTERM, seconds to keep serving with <c>/readyz</c> answering 503 before anything stops (0: none).</summary>
+    public double ShutdownDelaySeconds { get; set; }
+
     /// <summary>Limits on what HTTP clients of every listener of the host (drivers' listeners included) may send.</summary>
     public GatewayLimitsSection Limits { get; set; } = new();
 }

@@ -67,6 +67,7 @@ public sealed class HttpDriverConfigTests : IAsyncLifetime
     [InlineData("Fabric:Session:PingTimeoutSeconds", "soon")]
     [InlineData("Gateway:Limits:MaxRequestHeaderCount", "0")]
     [InlineData("Gateway:Limits:RequestHeadersTimeoutSeconds", "-1")]
+    [InlineData("Gateway:ShutdownDelaySeconds", "301")]
     public async Task BadHostSetting_GatewayExits2NamingTheKey(string key, string value)
     {
         HttpGateway gateway = _scratch.StartSelfLinked("bad-fabric", [(key, value)]);
@@ -145,6 +146,36 @@ public sealed class HttpDriverConfigTests : IAsyncLifetime
         Assert.True(await gateway.WaitForExitAsync(TimeSpan.FromSeconds(20)), $"the gateway did not exit within 20 s of SIGTERM:\n{gateway.Output}");
         TimeSpan took = clock.Elapsed;
         Assert.True(took < TimeSpan.FromSeconds(10), $"SIGTERM to exit took {took.TotalSeconds:F1} s (an idle pooled connection held the drain?):\n{gateway.Output}");
+        Assert.Equal(0, gateway.ExitCode);
+    }
+
+    [Fact]
+    public async Task ShutdownDelay_Sigterm_ReadyzSays503WhileStillProxying_ThenExits()
+    {
+        int proxy = GatewayProcess.FreePort();
+        HttpGateway gateway = _scratch.StartSelfLinked("shutdown-delay", [.. ProxyToSampleBackend(proxy), ("Gateway:ShutdownDelaySeconds", "3")]);
+        await gateway.WaitPluginsSettledAsync(HttpTopology.Startup);
+        await _scratch.WaitUntilAsync(async () => (await Curl.RunAsync($"http://127.0.0.1:{proxy}/")).Status == 200, "GET / through the proxy", HttpTopology.Startup);
+        using HttpClient admin = HttpTopology.NewClient();
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await admin.GetAsync(new Uri($"http://127.0.0.1:{gateway.AdminPort}/readyz"))).StatusCode);
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", gateway.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        // Within the delay: not ready, still serving.
+        await _scratch.WaitUntilAsync(
+            async () => (await admin.GetAsync(new Uri($"http://127.0.0.1:{gateway.AdminPort}/readyz"))).StatusCode == System.Net.HttpStatusCode.ServiceUnavailable,
+            "/readyz saying 503",
+            TimeSpan.FromSeconds(2));
+        CurlResult during = await Curl.RunAsync($"http://127.0.0.1:{proxy}/");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"the checks took {clock.Elapsed.TotalSeconds:F1} s, past the delay");
+        Assert.True(during.Status == 200, $"not served during the shutdown delay: {during}");
+
+        Assert.True(await gateway.WaitForExitAsync(TimeSpan.FromSeconds(20)), $"the gateway did not exit:\n{gateway.Output}");
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(2.9), $"exited {clock.Elapsed.TotalSeconds:F1} s after SIGTERM, before the 3 s delay");
         Assert.Equal(0, gateway.ExitCode);
     }
 
