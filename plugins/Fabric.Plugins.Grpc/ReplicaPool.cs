@@ -85,7 +85,10 @@ internal sealed partial class ReplicaPool : IDisposable
         List<FabricReplicaInfo>? usable = null;
         foreach (FabricReplicaInfo replica in all)
         {
-            if (exclude?.Contains(replica.Key) == true || (_ejectedUntil.TryGetValue(replica.Key, out long until) && until > now) || !Serves(replica))
+            // Draining replicas stay candidates: the health order below makes them a last resort (a stopping node
+            // serves until its GOAWAY; one drained by its operator refuses, and the call fails over or ends UNAVAILABLE).
+            if (exclude?.Contains(replica.Key) == true || (_ejectedUntil.TryGetValue(replica.Key, out long until) && until > now)
+                || !(Serves(replica) || replica.Health == FabricServiceHealth.Draining))
             {
                 continue;
             }
@@ -99,7 +102,7 @@ internal sealed partial class ReplicaPool : IDisposable
             return null;
         }
 
-        // Healthy before degraded, then the best (lowest) priority tier.
+        // Healthy before degraded before draining, then the best (lowest) priority tier.
         FabricServiceHealth bestHealth = usable.Min(r => r.Health);
         int bestPriority = usable.Where(r => r.Health == bestHealth).Min(r => r.Priority);
         usable.RemoveAll(r => r.Health != bestHealth || r.Priority != bestPriority);

@@ -35,9 +35,12 @@ internal sealed class FabricDestinationResolver(FabricHolder fabric, FabricDesti
                 continue; // the fabric is not up yet: resolved again when it is
             }
 
-            foreach (FabricReplicaInfo replica in current.FindReplicas(service, HttpDriverPlugin.Subprotocol.Id))
+            IReadOnlyList<FabricReplicaInfo> replicas = current.FindReplicas(service, HttpDriverPlugin.Subprotocol.Id);
+            bool anyServing = replicas.Any(r => r.Health is FabricServiceHealth.Healthy or FabricServiceHealth.Degraded);
+            foreach (FabricReplicaInfo replica in replicas)
             {
-                if (replica.Health is not (FabricServiceHealth.Healthy or FabricServiceHealth.Degraded))
+                // Draining replicas only as a last resort (a stopping node still serves until its GOAWAY).
+                if (!(replica.Health is FabricServiceHealth.Healthy or FabricServiceHealth.Degraded || (!anyServing && replica.Health is FabricServiceHealth.Draining)))
                 {
                     continue;
                 }

@@ -272,12 +272,18 @@ public sealed partial class FabricNode
     {
         options ??= new RouteOptions();
         long now = _options.Session.TimeProvider.GetTimestamp();
-        var usable = _directory.FindReplicas(service, subprotocol)
-            .Where(r => r.Replica.Health is ReplicaHealth.Healthy or ReplicaHealth.Degraded)
+        var candidates = _directory.FindReplicas(service, subprotocol)
             .Where(r => !_ejectedUntil.TryGetValue(EjectionKey(service, r), out long until) || until <= now)
             .Where(r => options.Exclude is null || !options.Exclude.Contains(r.Key))
             .Where(r => options.Only is null || options.Only == r.Key)
             .ToList();
+        var usable = candidates.Where(r => r.Replica.Health is ReplicaHealth.Healthy or ReplicaHealth.Degraded).ToList();
+        if (usable.Count == 0)
+        {
+            // Last resort: draining replicas. One whose node is stopping still serves until its GOAWAY; one an operator
+            // drained refuses at its destination, as before.
+            usable = [.. candidates.Where(r => r.Replica.Health is ReplicaHealth.Draining)];
+        }
         return (options.Policy ?? _options.Routing.Policy) switch
         {
             RoutingPolicy.LeastLoaded => [.. usable.OrderBy(r => r.Replica.Health).ThenBy(r => r.Pressure).ThenBy(r => r.Hops).ThenBy(r => r.Rtt)],
@@ -637,9 +643,9 @@ public sealed partial class FabricNode
             return FabricErrorCode.NoRoute;
         }
 
-        if (replica.Health is ReplicaHealth.Draining)
+        if (replica.Health is ReplicaHealth.Draining && Volatile.Read(ref _drainNoticeStarted) == 0)
         {
-            return FabricErrorCode.RefusedStream;
+            return FabricErrorCode.RefusedStream; // drained by its operator; a stopping node serves until its GOAWAY
         }
 
         return _policy.Evaluate(preamble.Service, origin, preamble.Source?.Address) == AccessAction.Deny ? FabricErrorCode.AccessDenied : FabricErrorCode.NoError;
