@@ -35,15 +35,8 @@ internal sealed class FabricDestinationResolver(FabricHolder fabric, FabricDesti
                 continue; // the fabric is not up yet: resolved again when it is
             }
 
-            IReadOnlyList<FabricReplicaInfo> replicas = current.FindReplicas(service, HttpDriverPlugin.Subprotocol.Id);
-            bool anyServing = replicas.Any(r => r.Health is FabricServiceHealth.Healthy or FabricServiceHealth.Degraded);
-            foreach (FabricReplicaInfo replica in replicas)
+            foreach (FabricReplicaInfo replica in InRotation(current.FindReplicas(service, HttpDriverPlugin.Subprotocol.Id)))
             {
-                // Draining replicas only as a last resort (a stopping node still serves until its GOAWAY).
-                if (!(replica.Health is FabricServiceHealth.Healthy or FabricServiceHealth.Degraded || (!anyServing && replica.Health is FabricServiceHealth.Draining)))
-                {
-                    continue;
-                }
 
                 var metadata = new Dictionary<string, string>(destination.Metadata ?? new Dictionary<string, string>(), StringComparer.OrdinalIgnoreCase)
                 {
@@ -62,6 +55,13 @@ internal sealed class FabricDestinationResolver(FabricHolder fabric, FabricDesti
 
         IChangeToken? token = usesFabric ? fabric.ChangeToken() : null;
         return new ValueTask<ResolvedDestinationCollection>(new ResolvedDestinationCollection(result, token));
+    }
+
+    /// <summary>The serving replicas; when there are none, the draining ones (a stopping node serves until its GOAWAY).</summary>
+    private static IEnumerable<FabricReplicaInfo> InRotation(IReadOnlyList<FabricReplicaInfo> replicas)
+    {
+        static bool Serving(FabricReplicaInfo r) => r.Health is FabricServiceHealth.Healthy or FabricServiceHealth.Degraded;
+        return replicas.Any(Serving) ? replicas.Where(Serving) : replicas.Where(r => r.Health is FabricServiceHealth.Draining);
     }
 
     private static (string Service, string Path) Split(string address)
