@@ -6,7 +6,8 @@ namespace Benchmarks.Scenarios;
 /// <summary>
 /// Head-of-line latency: a 64-byte ping-pong on an interactive stream while 4 bulk streams fill the same session
 /// in the same direction. The bulk is paced to a link rate (8 Gbit/s by default), as a bandwidth-limited link
-/// would hold it, leaving CPU to spare; <c>--saturate</c> runs it unpaced (CPU-bound) for the record.
+/// would hold it, leaving CPU to spare; <c>--saturate</c> runs it unpaced (CPU-bound) for the record, <c>--plaintext</c>
+/// runs the session over plain TCP, <c>--aes</c> seals the secure link with AES-256-GCM instead of ChaCha20-Poly1305.
 /// </summary>
 internal static class HolLatency
 {
@@ -19,7 +20,8 @@ internal static class HolLatency
         double linkGbps = args.Saturate ? double.PositiveInfinity : 8.0;
         int samples = args.Quick ? 5_000 : 50_000;
         bool plaintext = args.Rest.Contains("--plaintext");
-        await using Loopback loop = await Loopback.StartAsync(plaintext: plaintext);
+        Fabric.Core.Security.CipherSuite suite = args.Rest.Contains("--aes") ? Fabric.Core.Security.CipherSuite.Aes256Gcm : Fabric.Core.Security.CipherSuite.ChaCha20Poly1305;
+        await using Loopback loop = await Loopback.StartAsync(plaintext: plaintext, suite: suite);
 
         using var stop = new CancellationTokenSource();
         long bulkReceived = 0;
@@ -77,7 +79,8 @@ internal static class HolLatency
             .Add("gbps", bulkGbps, "0.00")
             .Add("paced_gbps", args.Saturate ? "unpaced" : linkGbps.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture))
             .Add("samples", samples, "0")
-            .Add("link", plaintext ? "plaintext" : "secure");
+            .Add("link", plaintext ? "plaintext" : "secure")
+            .Add("cipher", plaintext ? "none" : suite == Fabric.Core.Security.CipherSuite.Aes256Gcm ? "aes-256-gcm" : "chacha20-poly1305");
     }
 
     private static async Task RoundTripAsync(FabricStream stream, byte[] message, byte[] reply)
