@@ -31,7 +31,7 @@ if (builder.Configuration[$"{GatewaySection.Name}:ConfigFile"] is { Length: > 0 
         }
 
         // Reloaded when it changes (the access policy applies at once), by polling this one file: a directory watcher
-        // would wake on every write beside it, logs included.
+        // would wake on every write beside it, logs included. A reload that fails keeps the last good content.
         string path = Path.GetFullPath(configFile);
         if (!File.Exists(path))
         {
@@ -43,7 +43,7 @@ if (builder.Configuration[$"{GatewaySection.Name}:ConfigFile"] is { Length: > 0 
             UsePollingFileWatcher = true,
             UseActivePolling = true,
         };
-        builder.Configuration.AddJsonFile(directory, Path.GetFileName(path), optional: false, reloadOnChange: true);
+        ((IConfigurationBuilder)builder.Configuration).Add(new LastGoodJsonFileSource { FileProvider = directory, Path = Path.GetFileName(path), ReloadOnChange = true });
         builder.Configuration.AddEnvironmentVariables();
         builder.Configuration.AddCommandLine(args);
     }
@@ -52,6 +52,11 @@ if (builder.Configuration[$"{GatewaySection.Name}:ConfigFile"] is { Length: > 0 
         Console.Error.WriteLine($"Configuration error at '{GatewaySection.Name}:ConfigFile': {ex.Message} {ex.InnerException?.Message}");
         return 2;
     }
+}
+else
+{
+    // appsettings.json (and its environment variant) likewise keep their last good content when a reload fails.
+    LastGoodJsonFileSource.ReplaceJsonFileSources(builder.Configuration, AppContext.BaseDirectory);
 }
 
 FabricSettings fabric;
@@ -115,6 +120,7 @@ builder.Services.AddSingleton(sp =>
 });
 builder.Services.AddHostedService<FabricNodeHost>();
 builder.Services.AddHostedService<AccessPolicyReloader>();
+builder.Services.AddHostedService<ConfigurationFileLog>();
 
 builder.Services.AddSingleton(sp => new ShutdownDelay(shutdownDelay, sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<ILogger<ShutdownDelay>>()));
 builder.Services.AddHostedService(sp => sp.GetRequiredService<ShutdownDelay>());

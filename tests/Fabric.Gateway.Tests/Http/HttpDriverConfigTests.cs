@@ -273,6 +273,80 @@ public sealed class HttpDriverConfigTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ConfigFile_RoutesAndAccessReloadWithoutRestart_ABrokenFileKeepsTheLastGood()
+    {
+        int proxy = GatewayProcess.FreePort(), sample = GatewayProcess.FreePort();
+        string file = _scratch.Temp.File("reload.json");
+        File.WriteAllText(file, ReloadableConfig(generation: 1, denyWeb: false));
+        HttpGateway gateway = _scratch.StartSelfLinked("reload", [
+            ("Gateway:ConfigFile", file),
+            ("Gateway:SampleBackendListen", $"127.0.0.1:{sample}"),
+            ("Plugins:Settings:http:Listen:0", $"127.0.0.1:{proxy}"),
+            ("Plugins:Settings:http:Services:0:Name", "web"),
+            ("Plugins:Settings:http:Services:0:Backend", $"http://127.0.0.1:{sample}"),
+        ]);
+        await gateway.WaitPluginsSettledAsync(HttpTopology.Startup);
+        string url = $"http://127.0.0.1:{proxy}/";
+        CurlResult answer = default!;
+        await _scratch.WaitUntilAsync(async () => (answer = await Curl.RunAsync("-i", url)).Status == 200, "GET / through the proxy", HttpTopology.Startup);
+        Assert.Contains("X-Config-Generation: 1", answer.Body, StringComparison.OrdinalIgnoreCase);
+
+        // A route change (YARP's own reload) takes effect without a restart.
+        File.WriteAllText(file, ReloadableConfig(generation: 2, denyWeb: false));
+        await _scratch.WaitUntilAsync(async () => (answer = await Curl.RunAsync("-i", url)).Body.Contains("X-Config-Generation: 2", StringComparison.OrdinalIgnoreCase), "the route's new transform", TimeSpan.FromSeconds(30));
+        Assert.Equal(200, answer.Status);
+
+        // An access rule that denies the service applies at once: the proxy answers 502 and says why.
+        File.WriteAllText(file, ReloadableConfig(generation: 3, denyWeb: true));
+        await _scratch.WaitUntilAsync(async () => (answer = await Curl.RunAsync(url)).Status == 502, "502 once web is denied", TimeSpan.FromSeconds(30));
+        Assert.Contains("cluster 'web'", answer.Body, StringComparison.Ordinal);
+        Assert.Contains("Access policy reloaded (1 rules)", gateway.Output, StringComparison.Ordinal);
+
+        // A broken file (a save half done) changes nothing: the deny rule stays in force, the routes stay, it is logged.
+        File.WriteAllText(file, ReloadableConfig(generation: 4, denyWeb: false)[..40]);
+        await _scratch.WaitUntilAsync(
+            () => Task.FromResult(gateway.Output.Contains("could not be reloaded, the last good configuration stays in force", StringComparison.Ordinal)),
+            "the failed reload in the log",
+            TimeSpan.FromSeconds(30));
+        for (int i = 0; i < 3; i++)
+        {
+            answer = await Curl.RunAsync(url);
+            Assert.True(answer.Status == 502, $"after a broken file: {answer}");
+        }
+
+        // So does a file that is gone for a moment (an editor's save by rename).
+        File.Delete(file);
+        await _scratch.WaitUntilAsync(
+            () => Task.FromResult(gateway.Output.Contains("reload.json' is gone", StringComparison.Ordinal)),
+            "the missing file in the log",
+            TimeSpan.FromSeconds(30));
+        Assert.Equal(502, (await Curl.RunAsync(url)).Status);
+
+        // The fixed file is taken: served again, with generation 5's route.
+        File.WriteAllText(file, ReloadableConfig(generation: 5, denyWeb: false));
+        await _scratch.WaitUntilAsync(async () => (answer = await Curl.RunAsync("-i", url)).Status == 200, "served again after the fix", TimeSpan.FromSeconds(30));
+        Assert.Contains("X-Config-Generation: 5", answer.Body, StringComparison.OrdinalIgnoreCase);
+        Assert.False(gateway.HasExited);
+    }
+
+    /// <summary>A node's own configuration file (Gateway:ConfigFile) with one route to fabric://web, its generation in a response header, and optionally a rule denying web.</summary>
+    private static string ReloadableConfig(int generation, bool denyWeb) => $$"""
+        {
+          "ReverseProxy": {
+            "Routes": {
+              "demo": {
+                "ClusterId": "web",
+                "Match": { "Path": "{**catch-all}" },
+                "Transforms": [ { "ResponseHeader": "X-Config-Generation", "Set": "{{generation}}", "When": "Always" } ]
+              }
+            },
+            "Clusters": { "web": { "Destinations": { "fabric": { "Address": "fabric://web" } } } }
+          },
+          "Fabric": { "Access": { "Rules": [ {{(denyWeb ? """{ "Services": [ "web" ], "Action": "Deny" }""" : "")}} ] } }
+        }
+        """;
+
+    [Fact]
     public async Task GatewayLimits_SlowHeadersCutOff_TooManyHeaders431_NormalRequestsServed()
     {
         int proxy = GatewayProcess.FreePort();
