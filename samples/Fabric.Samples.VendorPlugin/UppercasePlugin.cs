@@ -1,13 +1,16 @@
 using System.Text;
 using Fabric.Abstractions;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Fabric.Samples.VendorPlugin;
 
 /// <summary>
 /// A vendor subprotocol, as a third party would ship it: id 0x2201 in the vendor range, version 1.1 (still talks to
 /// 1.0 peers). The handler answers every line with the same line in upper case. With
-/// <c>Plugins:Settings:sample.vendor:Service</c> set, the node also hosts a replica of that service.
+/// <c>Plugins:Settings:sample.vendor:Service</c> set, the node also hosts a replica of that service; with
+/// <c>Listen</c> set, the node takes TCP clients on those addresses and carries each to a replica of <c>Target</c>
+/// (default: <c>Service</c>) anywhere in the fabric (<see cref="TcpBridge"/>).
 /// </summary>
 public sealed class UppercasePlugin : GatewayPlugin
 {
@@ -17,6 +20,7 @@ public sealed class UppercasePlugin : GatewayPlugin
     private const int MaxLine = 4096;
 
     private string? _service;
+    private TcpBridge? _bridge;
 
     /// <inheritdoc/>
     public override Task StartAsync(IFabric fabric, CancellationToken cancellationToken)
@@ -28,6 +32,8 @@ public sealed class UppercasePlugin : GatewayPlugin
             fabric.HostService(new FabricServiceInfo(service, fabric.NodeName, [Subprotocol.Id]));
         }
 
+        _bridge?.Start(fabric);
+
         return Task.CompletedTask;
     }
 
@@ -36,6 +42,18 @@ public sealed class UppercasePlugin : GatewayPlugin
     {
         ArgumentNullException.ThrowIfNull(context);
         _service = context.Configuration["Service"];
+        _bridge = TcpBridge.FromSettings(context.Configuration, $"Plugins:Settings:{context.Manifest.Name}", _service, Subprotocol.Id);
+        if (_bridge is { } bridge)
+        {
+            services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(bridge.Listen);
+        }
+    }
+
+    /// <inheritdoc/>
+    public override Task StopAsync(CancellationToken cancellationToken)
+    {
+        _bridge?.Stop();
+        return Task.CompletedTask;
     }
 
     /// <summary>Upper-cases line by line; a line longer than 4 KiB resets the stream.</summary>
