@@ -20,7 +20,8 @@ internal static class MicroRunner
             foreach (BenchmarkReport report in summary.Reports)
             {
                 long? bytes = report.GcStats.GetBytesAllocatedPerOperation(report.BenchmarkCase);
-                string name = report.BenchmarkCase.Descriptor.WorkloadMethod.Name;
+                string name = report.BenchmarkCase.Descriptor.WorkloadMethod.Name
+                    + (report.BenchmarkCase.Parameters.Items.FirstOrDefault(p => p.Name == "Secure") is { Value: true } ? "Secure" : "");
                 result.Add($"{name}_alloc_bytes", bytes ?? -1, "0");
                 if (report.ResultStatistics is { } stats)
                 {
