@@ -15,19 +15,20 @@ namespace Fabric.Samples.VendorPlugin;
 /// Kestrel (a raw connection handler, no HTTP), and each client connection carried as one fabric stream to a replica
 /// of the target service, wherever it runs. Bytes pass through unchanged both ways; a half-close passes on; the
 /// client learns why in one line (<c>ERROR ...</c>) when no replica takes the stream. Connections past
-/// <c>MaxConnections</c> are closed as they arrive; stopping the plugin closes the rest.
+/// <c>MaxConnections</c> are closed as they arrive, a connection with no bytes either way for
+/// <c>IdleTimeoutSeconds</c> is closed, and stopping the plugin closes the rest.
 /// </summary>
-internal sealed class TcpBridge(IReadOnlyList<IPEndPoint> listen, string target, int maxConnections, ushort subprotocol)
+internal sealed class TcpBridge(IReadOnlyList<IPEndPoint> listen, string target, int maxConnections, TimeSpan idleTimeout, ushort subprotocol)
 {
     private readonly TaskCompletionSource<IFabric> _fabric = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly ConcurrentDictionary<ConnectionContext, CancellationTokenSource> _clients = new();
+    private readonly ConcurrentDictionary<ConnectionContext, Bridged> _clients = new();
     private volatile bool _stopping;
     private int _open;
 
     /// <summary>Client connections bridged now.</summary>
     public int Open => Volatile.Read(ref _open);
 
-    /// <summary>Reads <c>Listen</c>, <c>Target</c> and <c>MaxConnections</c>; errors name the key (<paramref name="prefix"/> + key).</summary>
+    /// <summary>Reads <c>Listen</c>, <c>Target</c>, <c>MaxConnections</c> and <c>IdleTimeoutSeconds</c>; errors name the key (<paramref name="prefix"/> + key).</summary>
     public static TcpBridge? FromSettings(IConfiguration settings, string prefix, string? hostedService, ushort subprotocol)
     {
         List<IPEndPoint> listen = [];
@@ -58,7 +59,14 @@ internal sealed class TcpBridge(IReadOnlyList<IPEndPoint> listen, string target,
             throw new ArgumentException($"Configuration error at '{prefix}:MaxConnections': '{text}' is outside 1..1000000");
         }
 
-        return new TcpBridge(listen, target, max, subprotocol);
+        double idle = 300;
+        if (settings["IdleTimeoutSeconds"] is { Length: > 0 } idleText
+            && (!double.TryParse(idleText, NumberStyles.Float, CultureInfo.InvariantCulture, out idle) || !(idle is >= 1 and <= 86_400)))
+        {
+            throw new ArgumentException($"Configuration error at '{prefix}:IdleTimeoutSeconds': '{idleText}' is outside 1..86400");
+        }
+
+        return new TcpBridge(listen, target, max, TimeSpan.FromSeconds(idle), subprotocol);
     }
 
     /// <summary>Adds the listeners to the host's Kestrel (from ConfigureServices).</summary>
@@ -78,22 +86,10 @@ internal sealed class TcpBridge(IReadOnlyList<IPEndPoint> listen, string target,
     {
         _stopping = true;
         _fabric.TrySetCanceled();
-        foreach ((ConnectionContext client, CancellationTokenSource bridge) in _clients)
+        foreach ((ConnectionContext client, Bridged bridge) in _clients)
         {
-            Cancel(bridge);
+            bridge.End();
             client.Abort(new ConnectionAbortedException("the plugin is stopping"));
-        }
-    }
-
-    private static void Cancel(CancellationTokenSource source)
-    {
-        try
-        {
-            source.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            // that connection has just ended
         }
     }
 
@@ -107,15 +103,16 @@ internal sealed class TcpBridge(IReadOnlyList<IPEndPoint> listen, string target,
         }
 
         // Not linked to client.ConnectionClosed: Kestrel fires that on the client's FIN, and a client that half-closes
-        // (sends its lines, then shuts down its sending side) still waits for the answers. Cancelled by Stop, by a
-        // client that resets, and when the fabric stream ends.
-        using var bridge = new CancellationTokenSource();
+        // (sends its lines, then shuts down its sending side) still waits for the answers. Ended by Stop, by a client
+        // that resets, by the idle timeout, and when the fabric stream ends.
+        using var bridge = new Bridged();
         _clients[client] = bridge;
         if (_stopping)
         {
-            Cancel(bridge); // Stop ran between the check and the add
+            bridge.End(); // Stop ran between the check and the add
         }
 
+        Task idle = bridge.EndWhenIdleAsync(idleTimeout);
         try
         {
             IFabric fabric = await _fabric.Task.WaitAsync(bridge.Token).ConfigureAwait(false);
@@ -141,18 +138,18 @@ internal sealed class TcpBridge(IReadOnlyList<IPEndPoint> listen, string target,
                 Task up = PumpUpAsync(client.Transport.Input, connection, bridge);
                 try
                 {
-                    await PumpDownAsync(connection.Stream, client.Transport.Output, bridge.Token).ConfigureAwait(false);
+                    await PumpDownAsync(connection.Stream, client.Transport.Output, bridge).ConfigureAwait(false);
                 }
                 finally
                 {
-                    await bridge.CancelAsync().ConfigureAwait(false);
-                    await up.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // cancelled now, or already ended
+                    bridge.End();
+                    await up.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing); // ended now, or already
                 }
             }
         }
         catch (OperationCanceledException)
         {
-            // the client reset, or the plugin is stopping
+            // the client reset, it was idle too long, or the plugin is stopping
         }
         catch (IOException)
         {
@@ -160,19 +157,22 @@ internal sealed class TcpBridge(IReadOnlyList<IPEndPoint> listen, string target,
         }
         finally
         {
+            bridge.End();
+            await idle.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             _clients.TryRemove(client, out _);
             Interlocked.Decrement(ref _open);
         }
     }
 
-    /// <summary>Client to fabric; the client's half-close ends the stream's writes, a reset cancels the bridge.</summary>
-    private static async Task PumpUpAsync(PipeReader from, FabricConnection to, CancellationTokenSource bridge)
+    /// <summary>Client to fabric; the client's half-close ends the stream's writes, a reset ends the bridge.</summary>
+    private static async Task PumpUpAsync(PipeReader from, FabricConnection to, Bridged bridge)
     {
         try
         {
             while (true)
             {
                 ReadResult read = await from.ReadAsync(bridge.Token).ConfigureAwait(false);
+                bridge.Touch();
                 foreach (ReadOnlyMemory<byte> segment in read.Buffer)
                 {
                     await to.Stream.WriteAsync(segment, bridge.Token).ConfigureAwait(false);
@@ -189,30 +189,82 @@ internal sealed class TcpBridge(IReadOnlyList<IPEndPoint> listen, string target,
         }
         catch (Exception ex) when (ex is IOException or ConnectionAbortedException)
         {
-            await bridge.CancelAsync().ConfigureAwait(false);
+            bridge.End();
             throw;
         }
     }
 
     /// <summary>Fabric to client; the stream's end closes the client's side.</summary>
-    private static async Task PumpDownAsync(Stream from, PipeWriter to, CancellationToken cancellationToken)
+    private static async Task PumpDownAsync(Stream from, PipeWriter to, Bridged bridge)
     {
         while (true)
         {
             Memory<byte> buffer = to.GetMemory(16 * 1024);
-            int n = await from.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            int n = await from.ReadAsync(buffer, bridge.Token).ConfigureAwait(false);
             if (n == 0)
             {
                 await to.CompleteAsync().ConfigureAwait(false);
                 return;
             }
 
+            bridge.Touch();
             to.Advance(n);
-            FlushResult flushed = await to.FlushAsync(cancellationToken).ConfigureAwait(false);
+            FlushResult flushed = await to.FlushAsync(bridge.Token).ConfigureAwait(false);
             if (flushed.IsCompleted)
             {
                 return; // the client stopped reading
             }
         }
+    }
+
+    /// <summary>One bridged connection: how it is ended, and when bytes last moved.</summary>
+    private sealed class Bridged : IDisposable
+    {
+        private readonly CancellationTokenSource _end = new();
+        private long _lastActivity = Environment.TickCount64;
+
+        public CancellationToken Token => _end.Token;
+
+        /// <summary>Bytes moved (either way).</summary>
+        public void Touch() => Volatile.Write(ref _lastActivity, Environment.TickCount64);
+
+        /// <summary>Ends the bridge (idempotent; harmless after dispose).</summary>
+        public void End()
+        {
+            try
+            {
+                _end.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // the connection has just ended
+            }
+        }
+
+        /// <summary>Ends the bridge once no bytes moved for <paramref name="timeout"/>; returns when the bridge ends.</summary>
+        public async Task EndWhenIdleAsync(TimeSpan timeout)
+        {
+            try
+            {
+                while (true)
+                {
+                    long idleMs = Environment.TickCount64 - Volatile.Read(ref _lastActivity);
+                    long leftMs = (long)timeout.TotalMilliseconds - idleMs;
+                    if (leftMs <= 0)
+                    {
+                        End();
+                        return;
+                    }
+
+                    await Task.Delay(TimeSpan.FromMilliseconds(leftMs), _end.Token).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // ended otherwise
+            }
+        }
+
+        public void Dispose() => _end.Dispose();
     }
 }

@@ -77,6 +77,38 @@ public sealed class VendorTcpBridgeTests(VendorTcpBridgeTests.Topology topology)
     }
 
     [Fact]
+    public async Task AnIdleClient_IsClosedAfterTheIdleTimeout_AClientThatKeepsTalkingIsNot()
+    {
+        using var idle = new TcpClient();
+        await idle.ConnectAsync(IPAddress.Loopback, topology.FrontPort);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        // Meanwhile a client sends a line every 0.8 s for longer than the timeout: activity keeps it open.
+        using var talking = new TcpClient();
+        await talking.ConnectAsync(IPAddress.Loopback, topology.FrontPort);
+        NetworkStream talk = talking.GetStream();
+        Task<string> talked = Task.Run(async () =>
+        {
+            for (int i = 0; i < 7; i++)
+            {
+                await talk.WriteAsync(Encoding.UTF8.GetBytes($"line {i}\n"));
+                await Task.Delay(800);
+            }
+
+            talking.Client.Shutdown(SocketShutdown.Send);
+            return await ReadToEndAsync(talk);
+        });
+
+        string idleGot = await ReadToEndAsync(idle.GetStream(), allowReset: true);
+        TimeSpan closedAfter = clock.Elapsed;
+        Assert.Equal("", idleGot);
+        Assert.True(closedAfter >= Topology.IdleTimeout - TimeSpan.FromMilliseconds(100), $"closed after {closedAfter.TotalSeconds:F1} s, before the {Topology.IdleTimeout.TotalSeconds} s idle timeout");
+        Assert.True(closedAfter < Topology.IdleTimeout + TimeSpan.FromSeconds(10), $"closed only after {closedAfter.TotalSeconds:F1} s");
+
+        Assert.Equal(string.Concat(Enumerable.Range(0, 7).Select(i => $"LINE {i}\n")), await talked);
+    }
+
+    [Fact]
     public async Task BothNodes_ListThePluginRunning_AndTheBackNodesReplica()
     {
         foreach (HttpGateway gateway in new[] { topology.Front, topology.Back })
@@ -118,6 +150,9 @@ public sealed class VendorTcpBridgeTests(VendorTcpBridgeTests.Topology topology)
     /// </summary>
     public sealed class Topology : HttpTopology
     {
+        /// <summary>The front node's IdleTimeoutSeconds.</summary>
+        public static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(3);
+
         public int FrontPort { get; } = GatewayProcess.FreePort();
 
         public int NowherePort { get; } = GatewayProcess.FreePort();
@@ -142,6 +177,7 @@ public sealed class VendorTcpBridgeTests(VendorTcpBridgeTests.Topology topology)
                 .. onlyVendor,
                 ("Plugins:Settings:sample.vendor:Listen:0", $"127.0.0.1:{FrontPort}"),
                 ("Plugins:Settings:sample.vendor:Target", "upper"),
+                ("Plugins:Settings:sample.vendor:IdleTimeoutSeconds", $"{IdleTimeout.TotalSeconds}"),
             ]);
             HttpGateway nowhere = StartGateway("nowhere", [
                 .. FabricSettings("nowhere", nowhereFabric),
