@@ -30,7 +30,7 @@ internal sealed class HttpGateway : IDisposable
 
     public int AdminPort { get; }
 
-    public int Pid => _process.Id;
+    public int Pid => _process.Pid;
 
     public bool HasExited => _process.HasExited;
 

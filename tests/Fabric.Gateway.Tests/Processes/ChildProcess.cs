@@ -2,11 +2,12 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace Fabric.Gateway.Tests.Grpc;
+namespace Fabric.Gateway.Tests;
 
 /// <summary>
-/// A process the tests start (a gateway, an interop server or client): output kept line by line for waits and failure
-/// messages, POSIX signals by pid, and the whole tree killed at dispose.
+/// A process a test starts (a gateway, a backend, an interop server or client, a load tool): output kept line by line
+/// for waits and failure messages and optionally handed to a callback as it arrives, POSIX signals by pid, and the
+/// whole tree killed at dispose.
 /// </summary>
 internal sealed class ChildProcess : IDisposable
 {
@@ -19,12 +20,14 @@ internal sealed class ChildProcess : IDisposable
     private readonly TaskCompletionSource _outputClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _errorClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SemaphoreSlim _lineArrived = new(0);
+    private readonly Action<string>? _onLine;
     private bool _disposed;
 
-    private ChildProcess(string name, Process process)
+    private ChildProcess(string name, Process process, Action<string>? onLine)
     {
         Name = name;
         _process = process;
+        _onLine = onLine;
         Pid = process.Id;
         process.OutputDataReceived += (_, e) => OnLine(e.Data, stdout: true);
         process.ErrorDataReceived += (_, e) => OnLine(e.Data, stdout: false);
@@ -64,7 +67,18 @@ internal sealed class ChildProcess : IDisposable
         }
     }
 
-    public static ChildProcess Start(string name, string fileName, IEnumerable<string> args, string workingDirectory, IDictionary<string, string?>? environment = null)
+    /// <summary>What the process wrote to stdout so far, one line per line.</summary>
+    public string Stdout => string.Concat(StdoutLines.Select(l => l + "\n"));
+
+    /// <summary>The last lines of <see cref="Output"/>, for assertion messages.</summary>
+    public string Tail(int lines = 60)
+    {
+        string[] all = Output.Split('\n');
+        return string.Join('\n', all.Skip(Math.Max(0, all.Length - lines)));
+    }
+
+    /// <summary>Starts <paramref name="fileName"/>; <paramref name="onLine"/> gets each stdout line as it arrives.</summary>
+    public static ChildProcess Start(string name, string fileName, IEnumerable<string> args, string workingDirectory, IEnumerable<KeyValuePair<string, string?>>? environment = null, Action<string>? onLine = null)
     {
         var info = new ProcessStartInfo(fileName)
         {
@@ -79,7 +93,7 @@ internal sealed class ChildProcess : IDisposable
             info.ArgumentList.Add(arg);
         }
 
-        foreach ((string key, string? value) in environment ?? new Dictionary<string, string?>())
+        foreach ((string key, string? value) in environment ?? [])
         {
             if (value is null)
             {
@@ -91,7 +105,7 @@ internal sealed class ChildProcess : IDisposable
             }
         }
 
-        return new ChildProcess(name, Process.Start(info) ?? throw new InvalidOperationException($"could not start {fileName}"));
+        return new ChildProcess(name, Process.Start(info) ?? throw new InvalidOperationException($"could not start {fileName}"), onLine);
     }
 
     /// <summary>Waits for a stdout line matching <paramref name="match"/>; fails with the output if the process exits first or time runs out.</summary>
@@ -208,6 +222,11 @@ internal sealed class ChildProcess : IDisposable
             (stdout ? _outputClosed : _errorClosed).TrySetResult();
             ReleaseWaiters();
             return;
+        }
+
+        if (stdout)
+        {
+            _onLine?.Invoke(line);
         }
 
         lock (_all)
