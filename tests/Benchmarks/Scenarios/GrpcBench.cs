@@ -170,14 +170,10 @@ internal static class GrpcBench
             await H2Load.RunAsync(port, load.BodyFile, load.Connections, load.Streams, load.WarmupSeconds, logFile: null);
 
             ChildProcess[] measured = [.. started, backend];
-            double[] cpuBefore = [.. measured.Select(p => CpuMeter.ProcessSeconds(p.Id))];
-            (double busyBefore, double totalBefore) = CpuMeter.MachineSeconds();
-            var clock = Stopwatch.StartNew();
+            var cpu = CpuSample.Begin(measured.Select(p => p.Id));
             string logFile = Path.Combine(Path.GetDirectoryName(load.BodyFile)!, $"h2load-{target}.log");
             (H2LoadResult r, string output) = await H2Load.RunAsync(port, load.BodyFile, load.Connections, load.Streams, load.Seconds, logFile);
-            double wall = clock.Elapsed.TotalSeconds;
-            (double busyAfter, double totalAfter) = CpuMeter.MachineSeconds();
-            double[] cores = [.. measured.Select((p, i) => (CpuMeter.ProcessSeconds(p.Id) - cpuBefore[i]) / wall)];
+            (double[] cores, double machine, double wall) = cpu.End();
 
             if (measured.FirstOrDefault(p => p.HasExited) is { } died)
             {
@@ -203,7 +199,6 @@ internal static class GrpcBench
                 Console.WriteLine($"{target}: check failure ({check.Failed} of {check.Calls}): {check.Detail}");
             }
 
-            double machine = totalAfter > totalBefore ? (busyAfter - busyBefore) / (totalAfter - totalBefore) * Environment.ProcessorCount : 0;
             double h2loadCores = r.CpuSeconds / wall;
             double ours = cores.Sum() + h2loadCores;
             Console.WriteLine($"{target}: cpu in cores (of {Environment.ProcessorCount}) during the measurement: "

@@ -141,13 +141,9 @@ internal static class HttpBench
             await CheckBodyAsync(target, port, body, started);
             await Wrk.RunAsync(port, warmup);
             ChildProcess[] measured = [.. started, backend];
-            double[] cpuBefore = [.. measured.Select(p => CpuMeter.ProcessSeconds(p.Id))];
-            (double busyBefore, double totalBefore) = CpuMeter.MachineSeconds();
-            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var cpu = CpuSample.Begin(measured.Select(p => p.Id));
             (WrkResult r, string output) = await Wrk.RunAsync(port, seconds);
-            double wall = clock.Elapsed.TotalSeconds;
-            (double busyAfter, double totalAfter) = CpuMeter.MachineSeconds();
-            double[] cores = [.. measured.Select((p, i) => (CpuMeter.ProcessSeconds(p.Id) - cpuBefore[i]) / wall)];
+            (double[] cores, double machine, _) = cpu.End();
             if (measured.FirstOrDefault(p => p.HasExited) is { } died)
             {
                 throw new InvalidOperationException($"{died.Name} exited during the measurement:\n{died.Tail()}");
@@ -156,7 +152,6 @@ internal static class HttpBench
             string? problem = r.Non2xx > 0 ? "non2xx" : r.SocketErrors > 0 ? "socket_errors" : r.BytesPerResponse < BodyBytes ? "short_responses" : null;
             Console.WriteLine($"{target}: {r.GoodRps:0} rps, p99 {r.P99Ms:0.00} ms, errors {r.Errors} (non-2xx {r.Non2xx}{(r.SocketErrorText.Length > 0 ? "; " + r.SocketErrorText : "")}), "
                 + $"{r.BytesPerResponse:0} B/response, {r.Requests} requests in {r.Seconds:0.00} s{(problem is null ? "" : $"  ** {problem}: not counted as a valid result **")}");
-            double machine = totalAfter > totalBefore ? (busyAfter - busyBefore) / (totalAfter - totalBefore) * Environment.ProcessorCount : 0;
             Console.WriteLine($"{target}: cpu in cores (of {Environment.ProcessorCount}): "
                 + string.Join(", ", measured.Select((p, i) => $"{p.Name} {cores[i]:0.00}")) + $"; machine {machine:0.00}, wrk and everything else {Math.Max(0, machine - cores.Sum()):0.00}");
             if (problem is not null)

@@ -94,3 +94,37 @@ internal static class CpuMeter
             : null;
     }
 }
+
+/// <summary>
+/// CPU used between <see cref="Begin"/> and <see cref="End"/>: per process (with descendants) and for the whole
+/// machine, in cores (seconds of CPU per second of wall time).
+/// </summary>
+internal sealed class CpuSample
+{
+    private readonly int[] _pids;
+    private readonly double[] _before;
+    private readonly double _busyBefore;
+    private readonly double _totalBefore;
+    private readonly System.Diagnostics.Stopwatch _clock;
+
+    private CpuSample(int[] pids)
+    {
+        _pids = pids;
+        _before = [.. pids.Select(CpuMeter.ProcessSeconds)];
+        (_busyBefore, _totalBefore) = CpuMeter.MachineSeconds();
+        _clock = System.Diagnostics.Stopwatch.StartNew();
+    }
+
+    /// <summary>Starts measuring the processes <paramref name="pids"/> and the machine.</summary>
+    public static CpuSample Begin(IEnumerable<int> pids) => new([.. pids]);
+
+    /// <summary>Cores each process used (in the order given), cores the machine used, and the wall time measured.</summary>
+    public (double[] Cores, double Machine, double WallSeconds) End()
+    {
+        double wall = _clock.Elapsed.TotalSeconds;
+        (double busy, double total) = CpuMeter.MachineSeconds();
+        double[] cores = [.. _pids.Select((pid, i) => (CpuMeter.ProcessSeconds(pid) - _before[i]) / wall)];
+        double machine = total > _totalBefore ? (busy - _busyBefore) / (total - _totalBefore) * Environment.ProcessorCount : 0;
+        return (cores, machine, wall);
+    }
+}
