@@ -5,6 +5,7 @@ using System.Net;
 using System.Text;
 using Fabric.Abstractions;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 
@@ -16,7 +17,7 @@ namespace Fabric.Samples.VendorPlugin;
 /// of the target service, wherever it runs. Bytes pass through unchanged both ways; a half-close passes on; the
 /// client learns why in one line (<c>ERROR ...</c>) when no replica takes the stream. Connections past
 /// <c>MaxConnections</c> are closed as they arrive, a connection with no bytes either way for
-/// <c>IdleTimeoutSeconds</c> is closed, and stopping the plugin closes the rest.
+/// <c>IdleTimeoutSeconds</c> is closed, and when the gateway stops every connection is closed as soon as Kestrel asks.
 /// </summary>
 internal sealed class TcpBridge(IReadOnlyList<IPEndPoint> listen, string target, int maxConnections, TimeSpan idleTimeout, ushort subprotocol)
 {
@@ -112,6 +113,10 @@ internal sealed class TcpBridge(IReadOnlyList<IPEndPoint> listen, string target,
             bridge.End(); // Stop ran between the check and the add
         }
 
+        // Kestrel asks every connection to close when the host stops (after Gateway:ShutdownDelaySeconds), and waits
+        // for them: an HTTP connection finishes its request, a raw one has to watch for the request itself, or the
+        // gateway's stop waits for it until the stop budget runs out.
+        using CancellationTokenRegistration closing = client.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested.Register(bridge.End) ?? default;
         Task idle = bridge.EndWhenIdleAsync(idleTimeout);
         try
         {

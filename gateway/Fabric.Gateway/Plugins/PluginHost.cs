@@ -150,6 +150,11 @@ public sealed partial class PluginHost : IDisposable
             await OnOwnThread(() => plugin.Instance!.StopAsync(cancellationToken)).WaitAsync(Timeout, cancellationToken).ConfigureAwait(false);
             plugin.State = PluginState.Stopped;
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The host's stop budget ran out: say so, and still undo this plugin's registrations and stop the others.
+            Fail(plugin, "stopping cut short: the host's stop budget ran out");
+        }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
             Fail(plugin, $"stopping failed: {Describe(ex)}");

@@ -87,6 +87,9 @@ internal sealed class HttpGateway : IDisposable
         _process = Launch();
     }
 
+    /// <summary>SIGTERM: a graceful stop.</summary>
+    public void Terminate() => _process.Terminate();
+
     public void Dispose() => _process.Dispose();
 
     /// <summary>The process's resident set size now (VmRSS of /proc/&lt;pid&gt;/status), in bytes.</summary>

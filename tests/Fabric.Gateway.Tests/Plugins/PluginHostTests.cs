@@ -223,6 +223,26 @@ public sealed class PluginHostTests
     }
 
     [Fact]
+    public async Task StopAsync_HostBudgetRunsOut_NoExceptionFailedCutShortRegistrationsUndone()
+    {
+        // The host's own stop token ends before the plugin's timeout (30 s): StopAsync must not throw (the host
+        // would crash with an unhandled exception at exit), and every plugin's registrations are still undone.
+        await using var h = new PluginHostHarness("hangs-at-start", "good");
+        await h.Set("hangs-at-start", "Stage", "Stop").RunAsync();
+        Assert.True(h["hangs-at-start"].State == PluginState.Running, h["hangs-at-start"].Failure);
+
+        using var budget = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        await h.Host.StopAsync(budget.Token).WaitAsync(Wait);
+
+        // The hanging plugin is cut short; the other one either stopped before the budget ran out or was cut short
+        // after it, depending on the order; both have their registrations undone.
+        AssertFailed(h["hangs-at-start"], "stopping cut short", "stop budget ran out");
+        Assert.Contains(h["good"].State, new[] { PluginState.Stopped, PluginState.Failed });
+        Assert.Null(h.Node!.Subprotocols.Find(Hangs));
+        Assert.Null(h.Node.Subprotocols.Find(Good));
+    }
+
+    [Fact]
     public async Task Constructor_PluginBlocks_FailedTimedOutWithoutHoldingTheHost()
     {
         await using var h = new PluginHostHarness("good", "throws-in-constructor");
