@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 namespace Fabric.Abstractions;
 
 /// <summary>What the host tells a plugin about itself and its surroundings.</summary>
-public sealed class GatewayPluginContext(PluginManifest manifest, string directory, IConfiguration configuration, IConfiguration hostConfiguration, ILoggerFactory loggers)
+public sealed class GatewayPluginContext(PluginManifest manifest, string directory, IConfiguration configuration, IConfiguration hostConfiguration, ILoggerFactory loggers, CancellationToken listenersStopping = default)
 {
     /// <summary>The plugin's manifest (plugin.json).</summary>
     public PluginManifest Manifest { get; } = manifest;
@@ -20,4 +20,12 @@ public sealed class GatewayPluginContext(PluginManifest manifest, string directo
 
     /// <summary>Loggers; categories should start with the plugin's name.</summary>
     public ILoggerFactory Loggers { get; } = loggers;
+
+    /// <summary>
+    /// Cancelled when the gateway is stopping and its listeners are about to stop: after <c>Gateway:ShutdownDelaySeconds</c>
+    /// (during which everything still serves), just before Kestrel closes its connections. Connections that never end
+    /// on their own (an upgraded WebSocket, a raw protocol session) should be closed here, or the stop waits for them
+    /// until the host's stop budget runs out. Contract 1.1.
+    /// </summary>
+    public CancellationToken ListenersStopping { get; } = listenersStopping;
 }

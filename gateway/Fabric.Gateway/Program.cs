@@ -122,7 +122,9 @@ builder.Services.AddHostedService<FabricNodeHost>();
 builder.Services.AddHostedService<AccessPolicyReloader>();
 builder.Services.AddHostedService<ConfigurationFileLog>();
 
-builder.Services.AddSingleton(sp => new ShutdownDelay(shutdownDelay, sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<ILogger<ShutdownDelay>>()));
+// Cancelled once the shutdown delay is over, just before the listeners stop: plugins close what would never end.
+using var listenersStopping = new CancellationTokenSource();
+builder.Services.AddSingleton(sp => new ShutdownDelay(shutdownDelay, sp.GetRequiredService<IHostApplicationLifetime>(), listenersStopping, sp.GetRequiredService<ILogger<ShutdownDelay>>()));
 builder.Services.AddHostedService(sp => sp.GetRequiredService<ShutdownDelay>());
 
 // The host's stop budget covers the shutdown delay, the fabric's drain (Fabric:Session:DrainTimeoutSeconds) and the
@@ -131,7 +133,7 @@ builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = shutdownDelay +
 
 // Plugins (the drivers included) load before the host is built so they can add services and listeners.
 PluginsSection pluginOptions = builder.Configuration.GetSection(PluginsSection.Name).Get<PluginsSection>() ?? new PluginsSection();
-using var plugins = new PluginHost(pluginOptions, AppContext.BaseDirectory, builder.Configuration);
+using var plugins = new PluginHost(pluginOptions, AppContext.BaseDirectory, builder.Configuration, listenersStopping.Token);
 builder.Services.AddSingleton(plugins);
 plugins.ConfigureServices(builder.Services);
 builder.Services.AddHostedService<PluginLifecycle>();

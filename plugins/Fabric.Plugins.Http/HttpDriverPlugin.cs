@@ -77,8 +77,10 @@ public sealed class HttpDriverPlugin : GatewayPlugin, IDisposable
         // Only requests that arrived on this driver's listeners: other drivers (gRPC, MQTT over WebSocket, ...) and
         // the admin API share the host's pipeline.
         HashSet<int> ports = _ports;
+        CancellationToken listenersStopping = context?.ListenersStopping ?? CancellationToken.None;
         app.MapWhen(http => ports.Contains(http.Connection.LocalPort), branch =>
         {
+            branch.Use(UpgradedConnections.CloseWhen(listenersStopping));
             branch.UseRouting();
             branch.UseEndpoints(endpoints => endpoints.MapReverseProxy(proxy =>
             {

@@ -5,7 +5,7 @@ namespace Fabric.Gateway.Node;
 /// and keeps serving for this long, before any listener or plugin stops, so a load balancer in front of it stops
 /// sending traffic first. Meanwhile the node's replicas are already announced as draining to the other nodes.
 /// </summary>
-internal sealed partial class ShutdownDelay(TimeSpan delay, IHostApplicationLifetime lifetime, ILogger<ShutdownDelay> logger) : IHostedLifecycleService
+internal sealed partial class ShutdownDelay(TimeSpan delay, IHostApplicationLifetime lifetime, CancellationTokenSource listenersStopping, ILogger<ShutdownDelay> logger) : IHostedLifecycleService
 {
     private CancellationTokenRegistration _stopping;
     private volatile bool _isStopping;
@@ -23,23 +23,28 @@ internal sealed partial class ShutdownDelay(TimeSpan delay, IHostApplicationLife
 
     public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    /// <summary>Runs before every hosted service's StopAsync (Kestrel's included): the listeners still serve.</summary>
+    /// <summary>
+    /// Runs before every hosted service's StopAsync (Kestrel's included): the listeners still serve. Then tells the
+    /// plugins that the listeners stop next (<c>GatewayPluginContext.ListenersStopping</c>).
+    /// </summary>
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {
         _isStopping = true;
-        if (delay <= TimeSpan.Zero)
-        {
-            return;
-        }
-
-        Log.Delaying(logger, delay.TotalSeconds);
         try
         {
-            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            if (delay > TimeSpan.Zero)
+            {
+                Log.Delaying(logger, delay.TotalSeconds);
+                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException)
         {
             // the host's stop budget ran out
+        }
+        finally
+        {
+            await listenersStopping.CancelAsync().ConfigureAwait(false);
         }
     }
 

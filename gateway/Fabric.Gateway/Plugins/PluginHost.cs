@@ -16,8 +16,8 @@ public sealed partial class PluginHost : IDisposable
     private readonly DeferredLoggerFactory _loggers = new();
     private ILogger _logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
 
-    /// <summary>Loads the plugins of <paramref name="options"/>'s folder.</summary>
-    public PluginHost(PluginsSection options, string baseDirectory, IConfiguration configuration)
+    /// <summary>Loads the plugins of <paramref name="options"/>'s folder; <paramref name="listenersStopping"/> is what plugins see as <see cref="GatewayPluginContext.ListenersStopping"/>.</summary>
+    public PluginHost(PluginsSection options, string baseDirectory, IConfiguration configuration, CancellationToken listenersStopping = default)
     {
         _options = options;
         _configuration = configuration;
@@ -27,7 +27,7 @@ public sealed partial class PluginHost : IDisposable
         {
             if (plugin.State == PluginState.Loaded)
             {
-                plugin.Context = new GatewayPluginContext(plugin.Manifest!, plugin.Directory, configuration.GetSection($"{PluginsSection.Name}:Settings:{plugin.Name}"), configuration, _loggers);
+                plugin.Context = new GatewayPluginContext(plugin.Manifest!, plugin.Directory, configuration.GetSection($"{PluginsSection.Name}:Settings:{plugin.Name}"), configuration, _loggers, listenersStopping);
             }
         }
     }

@@ -150,6 +150,32 @@ public sealed class HttpDriverConfigTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Sigterm_WithAnOpenWebSocket_KeptThroughTheShutdownDelay_ThenClosed_ExitsSoon()
+    {
+        // An upgraded connection never ends on its own; Kestrel would wait for it until the stop budget (45 s here).
+        int proxy = GatewayProcess.FreePort();
+        HttpGateway gateway = _scratch.StartSelfLinked("ws-sigterm", [.. ProxyToSampleBackend(proxy), ("Gateway:ShutdownDelaySeconds", "1")]);
+        await gateway.WaitPluginsSettledAsync(HttpTopology.Startup);
+        await _scratch.WaitUntilAsync(async () => (await Curl.RunAsync($"http://127.0.0.1:{proxy}/")).Status == 200, "GET / through the proxy", HttpTopology.Startup);
+
+        string script = _scratch.Temp.File("ws_hold.py");
+        await File.WriteAllTextAsync(script, PeerScripts.WebSocketHold);
+        using ChildProcess client = ChildProcess.Start("ws-hold", PeerScripts.Python, [script, $"ws://127.0.0.1:{proxy}/ws"], _scratch.Temp.Path);
+        await client.WaitForLineAsync(line => line == "OPEN", TimeSpan.FromSeconds(30), "the WebSocket open");
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        gateway.Terminate();
+        string closed = await client.WaitForLineAsync(line => line.StartsWith("CLOSED ", StringComparison.Ordinal), TimeSpan.FromSeconds(60), "the WebSocket closed");
+        double openFor = double.Parse(closed["CLOSED ".Length..], System.Globalization.CultureInfo.InvariantCulture);
+
+        Assert.True(await gateway.WaitForExitAsync(TimeSpan.FromSeconds(60)), $"the gateway did not exit within 60 s of SIGTERM:\n{gateway.Output}");
+        TimeSpan took = clock.Elapsed;
+        Assert.True(openFor >= 0.9, $"the WebSocket was closed {openFor:F2} s after SIGTERM, inside the 1 s shutdown delay");
+        Assert.True(took < TimeSpan.FromSeconds(10), $"SIGTERM to exit took {took.TotalSeconds:F1} s (the WebSocket held the stop?):\n{gateway.Output}");
+        Assert.Equal(0, gateway.ExitCode);
+    }
+
+    [Fact]
     public async Task ShutdownDelay_Sigterm_ReadyzSays503WhileStillProxying_ThenExits()
     {
         int proxy = GatewayProcess.FreePort();

@@ -147,6 +147,30 @@ internal static class PeerScripts
         """;
 
     /// <summary>
+    /// <c>ws_hold.py URI</c>: opens a WebSocket, exchanges one message, prints <c>OPEN</c>, then holds the connection
+    /// until the other side ends it and prints <c>CLOSED SECONDS</c> (seconds since OPEN).
+    /// </summary>
+    public const string WebSocketHold = """
+        import asyncio, sys, time, websockets
+
+        async def main(uri):
+            ws = await websockets.connect(uri, ping_interval=None, open_timeout=30)
+            await ws.send("hold")
+            await ws.recv()
+            opened = time.monotonic()
+            print("OPEN", flush=True)
+            try:
+                while True:
+                    await ws.recv()
+            except websockets.ConnectionClosed:
+                pass
+            print("CLOSED %.2f" % (time.monotonic() - opened), flush=True)
+            return 0
+
+        sys.exit(asyncio.run(main(sys.argv[1])))
+        """;
+
+    /// <summary>
     /// <c>sse_client.py CURL-ARGS…</c>: runs <c>curl -N</c> (no buffering) and, for each event as curl hands it over,
     /// prints <c>id N</c> and <c>latency MS</c>: the time now minus the time the sample backend wrote into the event's
     /// data line. Timed here, next to curl, so that the test process's own scheduling is not measured.

@@ -44,7 +44,7 @@ public sealed class PluginLoaderTests
     }
 
     [Theory]
-    [InlineData("1.1", "contract 1.1")]
+    [InlineData("1.2", "contract 1.2")]
     [InlineData("0.9", "contract 0.9")]
     [InlineData("one", "'contractVersion' 'one' is not a version")]
     [InlineData("1", "'contractVersion' '1' is not a version")]
