@@ -71,7 +71,7 @@ public sealed class GrpcDriverPlugin : GatewayPlugin, IDisposable
             _options,
             routes,
             _pool,
-            new HealthResponder(routes, _pool),
+            new HealthResponder(routes, _pool, app.Lifetime.ApplicationStopping, context?.ListenersStopping ?? CancellationToken.None),
             app.Services.GetRequiredService<IHttpForwarder>(),
             TimeProvider.System,
             _loggers.CreateLogger<GrpcIngress>());

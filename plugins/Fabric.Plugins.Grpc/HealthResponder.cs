@@ -10,9 +10,12 @@ namespace Fabric.Plugins.Grpc;
 /// <summary>
 /// grpc.health.v1.Health served by the gateway itself for the gRPC services it exposes: "" is SERVING while the
 /// driver runs; a routed gRPC service is SERVING while one of its replicas is healthy, NOT_SERVING otherwise; any
-/// other name is NOT_FOUND (Check) or SERVICE_UNKNOWN (Watch).
+/// other name is NOT_FOUND (Check) or SERVICE_UNKNOWN (Watch). Once the gateway begins to stop
+/// (<paramref name="stopping"/>, the start of the shutdown delay) everything it exposes is NOT_SERVING, as gRPC
+/// servers do on a graceful shutdown, so health-checking balancers drain it; when its listeners stop
+/// (<paramref name="listenersStopping"/>) open Watch calls end with UNAVAILABLE instead of holding the stop.
 /// </summary>
-internal sealed class HealthResponder(GrpcRouteTable routes, ReplicaPool pool)
+internal sealed class HealthResponder(GrpcRouteTable routes, ReplicaPool pool, CancellationToken stopping, CancellationToken listenersStopping)
 {
     public const string ServiceName = "grpc.health.v1.Health";
     private const int MaxRequestBytes = 4096;
@@ -53,7 +56,7 @@ internal sealed class HealthResponder(GrpcRouteTable routes, ReplicaPool pool)
     {
         if (grpcService.Length == 0)
         {
-            return pool.IsUp ? ServingStatus.Serving : ServingStatus.NotServing;
+            return pool.IsUp && !stopping.IsCancellationRequested ? ServingStatus.Serving : ServingStatus.NotServing;
         }
 
         (string fabricService, bool routed) = routes.Resolve(grpcService);
@@ -63,7 +66,7 @@ internal sealed class HealthResponder(GrpcRouteTable routes, ReplicaPool pool)
             return null;
         }
 
-        return replicas.Any(ReplicaPool.Serves) ? ServingStatus.Serving : ServingStatus.NotServing;
+        return replicas.Any(ReplicaPool.Serves) && !stopping.IsCancellationRequested ? ServingStatus.Serving : ServingStatus.NotServing;
     }
 
     private async Task WatchAsync(HttpContext context, string service)
@@ -85,11 +88,13 @@ internal sealed class HealthResponder(GrpcRouteTable routes, ReplicaPool pool)
         }
 
         pool.Changed += OnChanged;
+        using CancellationTokenRegistration onStopping = stopping.Register(OnChanged);
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, listenersStopping);
         try
         {
             ServingStatus? last = null;
             CancellationToken aborted = context.RequestAborted;
-            while (!aborted.IsCancellationRequested)
+            while (!ended.IsCancellationRequested)
             {
                 ServingStatus current = Evaluate(service) ?? ServingStatus.ServiceUnknown;
                 if (current != last)
@@ -100,17 +105,22 @@ internal sealed class HealthResponder(GrpcRouteTable routes, ReplicaPool pool)
                 }
 
                 // Directory changes are signalled; the timeout also catches a change of this node's own state.
-                await changed.WaitAsync(TimeSpan.FromSeconds(1), aborted).ConfigureAwait(false);
+                await changed.WaitAsync(TimeSpan.FromSeconds(1), ended.Token).ConfigureAwait(false);
             }
         }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        catch (OperationCanceledException) when (ended.IsCancellationRequested)
         {
-            // The client ended the watch.
+            // The client ended the watch, or the listeners stop (below).
         }
         finally
         {
             pool.Changed -= OnChanged;
             changed.Dispose();
+        }
+
+        if (!context.RequestAborted.IsCancellationRequested && listenersStopping.IsCancellationRequested)
+        {
+            await GrpcResponses.EndWithStatusAsync(context, GrpcStatusCode.Unavailable, "the gateway is stopping").ConfigureAwait(false);
         }
     }
 

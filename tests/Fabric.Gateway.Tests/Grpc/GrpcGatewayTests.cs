@@ -335,9 +335,12 @@ public sealed class GrpcGatewayTests(GrpcGatewayTopology topology, ITestOutputHe
     }
 
     [Fact]
-    public async Task ShutdownDrain_SigtermIngressDuringSlowServerStreamingCall_CallCompletesOk()
+    public async Task ShutdownDrain_SigtermIngressDuringSlowServerStreamingCall_CallCompletesOk_HealthWatchEnds()
     {
-        // A2 is there for this test only: a 10-response call, 300 ms apart; SIGTERM after the first response.
+        // A2 is there for this test only: a 10-response call, 300 ms apart; SIGTERM after the first response. A
+        // health Watch is open too: it never ends on its own, and must not hold the stop (45 s budget).
+        using ChildProcess watch = InteropPeers.StartClient(topology.GenDirectory, topology.DrainIngress, "--timeout", "120", "watch", "");
+        await watch.WaitForLineAsync(l => l.Contains("\"SERVING\"", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "the Watch's SERVING");
         using ChildProcess slow = InteropPeers.StartClient(topology.GenDirectory, topology.DrainIngress, "--timeout", "60", "slow", "10", "300");
         await slow.WaitForLineAsync(l => l == "FIRST", TimeSpan.FromSeconds(30), "its first response");
         var clock = Stopwatch.StartNew();
@@ -355,6 +358,12 @@ public sealed class GrpcGatewayTests(GrpcGatewayTopology topology, ITestOutputHe
         Assert.True(result.GetProperty("code").GetString() == "OK", $"the in-flight call did not complete: {result}\n{Tail(topology.A2.Output)}");
         Assert.Equal(10, result.GetProperty("responses").GetInt32());
         Assert.True(gatewayExited, $"A2 did not exit within 60 s of SIGTERM:\n{Tail(topology.A2.Output)}");
+        Assert.True(gatewayDone < TimeSpan.FromSeconds(20), $"A2 took {gatewayDone.TotalSeconds:F1} s to exit (the open Watch held the stop?):\n{Tail(topology.A2.Output)}");
+
+        Assert.True(await watch.WaitForExitAsync(TimeSpan.FromSeconds(30)), $"the Watch did not end:\n{watch.Output}");
+        string end = watch.StdoutLines.Last();
+        log.WriteLine($"watch: {string.Join(" | ", watch.StdoutLines)}");
+        Assert.True(end.Contains("\"UNAVAILABLE\"", StringComparison.Ordinal) && end.Contains("the gateway is stopping", StringComparison.Ordinal), $"the Watch ended with {end}");
     }
 
     [Theory]
