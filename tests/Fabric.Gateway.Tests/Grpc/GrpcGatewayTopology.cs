@@ -238,6 +238,10 @@ public sealed class GrpcGatewayTopology : IAsyncLifetime
             // Both listener slots set on every node, so no listener from a shipped default can collide between nodes.
             yield return new("Plugins:Settings:grpc:Listen:0", $"h2c://127.0.0.1:{grpcPort}");
             yield return new("Plugins:Settings:grpc:Listen:1", $"http://127.0.0.1:{webPort}");
+
+            // Kestrel's HTTP/2 connection errors, resets and GOAWAYs with their reasons, for a failure's message (a CI
+            // run once saw a client get "GOAWAY received" that no later run reproduced).
+            yield return new("Logging:LogLevel:Microsoft.AspNetCore.Server.Kestrel.Http2", "Debug");
             foreach ((string k, string v) in more)
             {
                 yield return new(k, v);
