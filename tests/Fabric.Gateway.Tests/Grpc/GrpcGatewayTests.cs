@@ -217,7 +217,7 @@ public sealed class GrpcGatewayTests(GrpcGatewayTopology topology, ITestOutputHe
                 $"started later than {grace.TotalSeconds} s after it: {after.Count} ({string.Join(", ", after.GroupBy(c => $"{c.By}:{c.Code}").Select(g => $"{g.Key}={g.Count()}"))})");
 
             string[] codes = [.. calls.Select(c => c.Code).Distinct()];
-            Assert.True(codes.All(c => c is "OK" or "UNAVAILABLE"), $"statuses other than OK and UNAVAILABLE: {result.GetProperty("counts")}");
+            Assert.True(codes.All(c => c is "OK" or "UNAVAILABLE"), $"statuses other than OK and UNAVAILABLE: {result.GetProperty("counts")}\n{Tail(topology.Output)}");
             Assert.Contains(calls, c => c.By == "r1" && c.Code == "OK" && c.End < killedAt);
             Assert.True(after.Count >= 20, $"only {after.Count} calls started {grace.TotalSeconds} s after the kill");
             Assert.True(after.All(c => c.Code == "OK"), $"calls started {grace.TotalSeconds} s after the kill failed: {string.Join(", ", after.Where(c => c.Code != "OK").Take(10))}");
