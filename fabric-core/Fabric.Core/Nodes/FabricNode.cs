@@ -338,7 +338,7 @@ public sealed partial class FabricNode : IAsyncDisposable
     private async Task RunSessionAsync(IFabricLink link, SessionRole role, NodeId peerId, string? peerName, bool dialed, CancellationToken stopping)
     {
         var session = new FabricSession(link, role, _options.Session, _loggers.CreateLogger<FabricSession>());
-        var connection = new PeerConnection(peerId, peerName, link.RemoteDescription, session, dialed, authenticated: _endpoint is not null, DateTimeOffset.UtcNow);
+        var connection = new PeerConnection(peerId, peerName, link.RemoteDescription, session, dialed, authenticated: _endpoint is not null, DateTimeOffset.UtcNow, link as SecureLink);
         _connections[session] = connection;
         session.Start();
         Log.LinkUp(_logger, _options.Name, link.RemoteDescription, role, connection.Authenticated ? "secure" : "PLAINTEXT");

@@ -6,8 +6,9 @@ namespace Fabric.Core.Nodes;
 /// <summary>One live link of a node: the peer, the session on it, how it came about.</summary>
 public sealed class PeerConnection
 {
-    internal PeerConnection(NodeId peerId, string? peerName, string remote, FabricSession session, bool dialed, bool authenticated, DateTimeOffset since)
+    internal PeerConnection(NodeId peerId, string? peerName, string remote, FabricSession session, bool dialed, bool authenticated, DateTimeOffset since, SecureLink? secureLink = null)
     {
+        SecureLink = secureLink;
         PeerId = peerId;
         PeerName = peerName;
         Remote = remote;
@@ -37,6 +38,9 @@ public sealed class PeerConnection
 
     /// <summary>When the link came up.</summary>
     public DateTimeOffset Since { get; }
+
+    /// <summary>The secure link under the session (cipher, key updates, record counters); null on a plaintext link.</summary>
+    public SecureLink? SecureLink { get; }
 
     /// <summary>The subprotocols both ends handle at compatible versions (after the peer's MANIFEST).</summary>
     public Subprotocols.NegotiatedSubprotocols Negotiated { get; internal set; } = Subprotocols.NegotiatedSubprotocols.None;

@@ -46,6 +46,19 @@ internal static class AdminApi
                 streams = c.Session.ActiveStreamCount,
                 rttMicroseconds = c.Session.SmoothedRtt.TotalMicroseconds,
                 negotiated = c.Negotiated.Agreed.Select(d => $"0x{d.Id:x4} {d.Name} {d.Version}"),
+                cipher = c.SecureLink?.Suite.ToString() ?? "none (plaintext)",
+                records = c.SecureLink is { } secure
+                    ? new
+                    {
+                        sealedCount = secure.Statistics.RecordsSealed,
+                        sealedBytes = secure.Statistics.BytesSealed,
+                        openedCount = secure.Statistics.RecordsOpened,
+                        openedBytes = secure.Statistics.BytesOpened,
+                        rejected = secure.Statistics.RejectedTotal,
+                        keyUpdatesSent = secure.KeyUpdates.Sent,
+                        keyUpdatesReceived = secure.KeyUpdates.Received,
+                    }
+                    : null,
             }), GatewayJson.Options));
             endpoints.MapGet("/directory", (FabricNode node) => Results.Json(node.Directory.Origins().Select(o => new
             {

@@ -54,6 +54,12 @@ public sealed class FabricSection
 
     /// <summary>Session timers and limits of every link.</summary>
     public SessionSection Session { get; set; } = new();
+
+    /// <summary>Record ciphers and handshake limits of every secure link.</summary>
+    public SecuritySection Security { get; set; } = new();
+
+    /// <summary>Socket tuning of every link.</summary>
+    public TcpSection Tcp { get; set; } = new();
 }
 
 /// <summary>One entry of <c>Fabric:Services</c>: a replica hosted here.</summary>
@@ -140,6 +146,93 @@ public sealed class SessionSection
 
     /// <summary>Streams the peer may have open at once on one link.</summary>
     public int MaxConcurrentStreams { get; set; } = 4096;
+
+    /// <summary>Largest DATA payload this side accepts and sends, bytes (1024..65535; the smaller of the two sides' values is used).</summary>
+    public int MaxFramePayload { get; set; } = 16 * 1024;
+
+    /// <summary>Receive window a stream starts with, bytes.</summary>
+    public int InitialStreamWindow { get; set; } = 256 * 1024;
+
+    /// <summary>Largest receive window a stream auto-tunes to (from the measured RTT), bytes.</summary>
+    public int MaxStreamWindow { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>Memory budget of one link for received data the applications have not read yet, bytes.</summary>
+    public int SessionWindow { get; set; } = 64 * 1024 * 1024;
+
+    /// <summary>Bytes a stream buffers for sending before its writer waits.</summary>
+    public int StreamSendBufferSize { get; set; } = 256 * 1024;
+
+    /// <summary>Incoming streams waiting to be accepted; beyond it opens are refused.</summary>
+    public int AcceptBacklog { get; set; } = 1024;
+
+    /// <summary>Bytes of frames the writer packs before one flush (one record on a secure link).</summary>
+    public int FlushThreshold { get; set; } = 64 * 1024;
+
+    /// <summary>Outbound control frames allowed to queue before a peer that does not read is dropped.</summary>
+    public int MaxPendingControlFrames { get; set; } = 8192;
+
+    /// <summary>Time for the peer's HELLO to arrive after the link is up.</summary>
+    public double HelloTimeoutSeconds { get; set; } = 10;
+
+    /// <summary>Per-second caps on cheap frames a peer could flood with (exceeding one ends the link with ENHANCE_YOUR_CALM).</summary>
+    public FloodSection Flood { get; set; } = new();
+}
+
+/// <summary><c>Fabric:Session:Flood</c>.</summary>
+public sealed class FloodSection
+{
+    /// <summary>PING frames per second.</summary>
+    public int MaxPingsPerSecond { get; set; } = 100;
+
+    /// <summary>RESET_STREAM frames per second (rapid-reset guard).</summary>
+    public int MaxResetsPerSecond { get; set; } = 2000;
+
+    /// <summary>Zero-length DATA frames per second.</summary>
+    public int MaxEmptyDataPerSecond { get; set; } = 100;
+
+    /// <summary>Stream opens this side had to refuse, per second.</summary>
+    public int MaxRefusedOpensPerSecond { get; set; } = 1000;
+
+    /// <summary>All non-DATA frames per second.</summary>
+    public int MaxControlFramesPerSecond { get; set; } = 100_000;
+}
+
+/// <summary><c>Fabric:Security</c>: record ciphers and the limits that protect a responder.</summary>
+public sealed class SecuritySection
+{
+    /// <summary>
+    /// Record ciphers in order of preference (ChaCha20Poly1305, Aes256Gcm); a responder picks its first one the
+    /// initiator offers. Empty for both, ChaCha20-Poly1305 first. (Not pre-filled: the binder appends to initial items.)
+    /// </summary>
+    public List<string> CipherSuites { get; set; } = [];
+
+    /// <summary>Time for a whole handshake.</summary>
+    public double HandshakeTimeoutSeconds { get; set; } = 5;
+
+    /// <summary>Records a link may refuse (bad tag, replay, stale key) before it is torn down.</summary>
+    public int MaxRejectedRecords { get; set; } = 8;
+
+    /// <summary>Sustained handshakes accepted per second from one source address.</summary>
+    public double HandshakesPerSecondPerSource { get; set; } = 20;
+
+    /// <summary>Burst of handshakes accepted from one source address.</summary>
+    public int HandshakeBurstPerSource { get; set; } = 40;
+}
+
+/// <summary><c>Fabric:Tcp</c>: socket tuning of every link.</summary>
+public sealed class TcpSection
+{
+    /// <summary>SO_SNDBUF, bytes; 0 for the kernel's default.</summary>
+    public int SendBufferSize { get; set; } = 256 * 1024;
+
+    /// <summary>SO_RCVBUF, bytes; 0 for the kernel's default.</summary>
+    public int ReceiveBufferSize { get; set; } = 256 * 1024;
+
+    /// <summary>TCP_NOTSENT_LOWAT, bytes: how much unsent data the kernel may hold (small keeps priorities honest); 0 leaves it unset.</summary>
+    public int NotSentLowWatermark { get; set; } = 16 * 1024;
+
+    /// <summary>Time allowed for a TCP connect to a peer.</summary>
+    public double ConnectTimeoutSeconds { get; set; } = 10;
 }
 
 /// <summary><c>Fabric:Directory</c>.</summary>

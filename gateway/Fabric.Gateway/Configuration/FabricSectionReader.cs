@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using Fabric.Core.Discovery;
+using Fabric.Core.Links;
 using Fabric.Core.Nodes;
 using Fabric.Core.Policy;
 using Fabric.Core.Routing;
@@ -129,7 +130,8 @@ public static class FabricSectionReader
             Peers = peers,
             Plaintext = section.Plaintext,
             Roles = section.Roles.Count == 0 ? knownRoles : section.Roles,
-            Security = new SecureLinkOptions { PreSharedKey = psk, Certificate = certificate },
+            Security = ReadSecurity(section.Security, psk, certificate, Key),
+            Tcp = ReadTcp(section.Tcp, Key),
             Routing = new RoutingOptions
             {
                 Policy = policy,
@@ -152,33 +154,125 @@ public static class FabricSectionReader
     /// <summary>Reads <c>Fabric:Session</c>: every value within its range, the idle timeout longer than the ping interval.</summary>
     private static FabricSessionOptions ReadSession(SessionSection session, Func<string, string> key)
     {
-        static void InRange(string name, double value, double min, double max)
-        {
-            if (double.IsNaN(value) || value < min || value > max)
-            {
-                throw new ConfigurationException(name, $"{value.ToString(System.Globalization.CultureInfo.InvariantCulture)} is outside {min.ToString(System.Globalization.CultureInfo.InvariantCulture)}..{max.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
-            }
-        }
-
         InRange(key("Session:DrainTimeoutSeconds"), session.DrainTimeoutSeconds, 0.1, 3600);
         InRange(key("Session:PingIntervalSeconds"), session.PingIntervalSeconds, 0.05, 60);
         InRange(key("Session:PingTimeoutSeconds"), session.PingTimeoutSeconds, 0.1, 600);
         InRange(key("Session:IdleTimeoutSeconds"), session.IdleTimeoutSeconds, 0, 86400);
+        InRange(key("Session:HelloTimeoutSeconds"), session.HelloTimeoutSeconds, 0.1, 600);
         InRange(key("Session:MaxConcurrentStreams"), session.MaxConcurrentStreams, 1, 1 << 20);
+        InRange(key("Session:MaxFramePayload"), session.MaxFramePayload, 1024, 65535);
+        InRange(key("Session:InitialStreamWindow"), session.InitialStreamWindow, session.MaxFramePayload, 1 << 30);
+        InRange(key("Session:MaxStreamWindow"), session.MaxStreamWindow, session.InitialStreamWindow, 1 << 30);
+        InRange(key("Session:SessionWindow"), session.SessionWindow, session.InitialStreamWindow, int.MaxValue);
+        InRange(key("Session:StreamSendBufferSize"), session.StreamSendBufferSize, 1024, 1 << 30);
+        InRange(key("Session:AcceptBacklog"), session.AcceptBacklog, 1, 1 << 20);
+        InRange(key("Session:FlushThreshold"), session.FlushThreshold, session.MaxFramePayload, 16 * 1024 * 1024);
+        InRange(key("Session:MaxPendingControlFrames"), session.MaxPendingControlFrames, 64, 1 << 24);
+        FloodSection flood = session.Flood;
+        InRange(key("Session:Flood:MaxPingsPerSecond"), flood.MaxPingsPerSecond, 1, 1_000_000);
+        InRange(key("Session:Flood:MaxResetsPerSecond"), flood.MaxResetsPerSecond, 1, 1_000_000);
+        InRange(key("Session:Flood:MaxEmptyDataPerSecond"), flood.MaxEmptyDataPerSecond, 1, 1_000_000);
+        InRange(key("Session:Flood:MaxRefusedOpensPerSecond"), flood.MaxRefusedOpensPerSecond, 1, 1_000_000);
+        InRange(key("Session:Flood:MaxControlFramesPerSecond"), flood.MaxControlFramesPerSecond, 1, 100_000_000);
         if (session.IdleTimeoutSeconds > 0 && session.IdleTimeoutSeconds <= session.PingIntervalSeconds)
         {
-            throw new ConfigurationException(key("Session:IdleTimeoutSeconds"), $"must be 0 (off) or longer than Session:PingIntervalSeconds ({session.PingIntervalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}): pings keep a quiet link alive");
+            throw new ConfigurationException(key("Session:IdleTimeoutSeconds"), $"must be 0 (off) or longer than Session:PingIntervalSeconds ({Text(session.PingIntervalSeconds)}): pings keep a quiet link alive");
         }
 
-        return new FabricSessionOptions
+        var options = new FabricSessionOptions
         {
             DrainTimeout = TimeSpan.FromSeconds(session.DrainTimeoutSeconds),
             PingInterval = TimeSpan.FromSeconds(session.PingIntervalSeconds),
             PingTimeout = TimeSpan.FromSeconds(session.PingTimeoutSeconds),
             IdleTimeout = TimeSpan.FromSeconds(session.IdleTimeoutSeconds),
+            HelloTimeout = TimeSpan.FromSeconds(session.HelloTimeoutSeconds),
             MaxConcurrentStreams = session.MaxConcurrentStreams,
+            MaxFramePayload = session.MaxFramePayload,
+            InitialStreamWindow = session.InitialStreamWindow,
+            MaxStreamWindow = session.MaxStreamWindow,
+            SessionWindow = session.SessionWindow,
+            StreamSendBufferSize = session.StreamSendBufferSize,
+            AcceptBacklog = session.AcceptBacklog,
+            FlushThreshold = session.FlushThreshold,
+            MaxPendingControlFrames = session.MaxPendingControlFrames,
+            Flood = new FloodLimits
+            {
+                MaxPingsPerSecond = flood.MaxPingsPerSecond,
+                MaxResetsPerSecond = flood.MaxResetsPerSecond,
+                MaxEmptyDataPerSecond = flood.MaxEmptyDataPerSecond,
+                MaxRefusedOpensPerSecond = flood.MaxRefusedOpensPerSecond,
+                MaxControlFramesPerSecond = flood.MaxControlFramesPerSecond,
+            },
         };
+        options.Validate(); // everything above is checked with its key; this only guards against a check missing here
+        return options;
     }
+
+    /// <summary>Reads <c>Fabric:Security</c> into the link options (with the pre-shared key and certificate read elsewhere).</summary>
+    private static SecureLinkOptions ReadSecurity(SecuritySection security, byte[]? preSharedKey, byte[]? certificate, Func<string, string> key)
+    {
+        var suites = new List<CipherSuite>();
+        for (int i = 0; i < security.CipherSuites.Count; i++)
+        {
+            string name = security.CipherSuites[i];
+            if (!Enum.TryParse(name, ignoreCase: true, out CipherSuite suite) || !Enum.IsDefined(suite) || int.TryParse(name, out _))
+            {
+                throw new ConfigurationException(key($"Security:CipherSuites:{i}"), $"'{name}' is not a record cipher; use ChaCha20Poly1305 or Aes256Gcm");
+            }
+
+            if (suites.Contains(suite))
+            {
+                throw new ConfigurationException(key($"Security:CipherSuites:{i}"), $"{suite} is listed twice");
+            }
+
+            suites.Add(suite);
+        }
+
+        InRange(key("Security:HandshakeTimeoutSeconds"), security.HandshakeTimeoutSeconds, 0.1, 120);
+        InRange(key("Security:MaxRejectedRecords"), security.MaxRejectedRecords, 0, 1_000_000);
+        InRange(key("Security:HandshakesPerSecondPerSource"), security.HandshakesPerSecondPerSource, 0.001, 1_000_000);
+        InRange(key("Security:HandshakeBurstPerSource"), security.HandshakeBurstPerSource, 1, 1_000_000);
+        var options = new SecureLinkOptions
+        {
+            PreSharedKey = preSharedKey,
+            Certificate = certificate,
+            CipherSuites = suites.Count == 0 ? new SecureLinkOptions().CipherSuites : suites,
+            HandshakeTimeout = TimeSpan.FromSeconds(security.HandshakeTimeoutSeconds),
+            MaxRejectedRecords = security.MaxRejectedRecords,
+            HandshakesPerSecondPerSource = security.HandshakesPerSecondPerSource,
+            HandshakeBurstPerSource = security.HandshakeBurstPerSource,
+        };
+        options.Validate();
+        return options;
+    }
+
+    /// <summary>Reads <c>Fabric:Tcp</c>.</summary>
+    private static TcpLinkOptions ReadTcp(TcpSection tcp, Func<string, string> key)
+    {
+        InRange(key("Tcp:SendBufferSize"), tcp.SendBufferSize, 0, 64 * 1024 * 1024);
+        InRange(key("Tcp:ReceiveBufferSize"), tcp.ReceiveBufferSize, 0, 64 * 1024 * 1024);
+        InRange(key("Tcp:NotSentLowWatermark"), tcp.NotSentLowWatermark, 0, 64 * 1024 * 1024);
+        InRange(key("Tcp:ConnectTimeoutSeconds"), tcp.ConnectTimeoutSeconds, 0.1, 600);
+        var options = new TcpLinkOptions
+        {
+            SendBufferSize = tcp.SendBufferSize,
+            ReceiveBufferSize = tcp.ReceiveBufferSize,
+            NotSentLowWatermark = tcp.NotSentLowWatermark,
+            ConnectTimeout = TimeSpan.FromSeconds(tcp.ConnectTimeoutSeconds),
+        };
+        options.Validate();
+        return options;
+    }
+
+    private static void InRange(string key, double value, double min, double max)
+    {
+        if (double.IsNaN(value) || value < min || value > max)
+        {
+            throw new ConfigurationException(key, $"{Text(value)} is outside {Text(min)}..{Text(max)}");
+        }
+    }
+
+    private static string Text(double value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Reads <c>Fabric:Access</c> (also on a configuration reload).</summary>
     public static AccessPolicy ReadAccessPolicy(AccessSection access, string sectionPath = FabricSection.Name)

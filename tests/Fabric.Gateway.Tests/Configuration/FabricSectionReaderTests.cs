@@ -1,4 +1,6 @@
+using Fabric.Core.Links;
 using Fabric.Core.Security;
+using Fabric.Core.Sessions;
 using Fabric.Gateway.Configuration;
 
 namespace Fabric.Gateway.Tests.Configuration;
@@ -131,6 +133,128 @@ public class FabricSectionReaderTests
         Assert.Equal(TimeSpan.FromSeconds(3), settings.Node.Session.PingTimeout);
         Assert.Equal(TimeSpan.Zero, settings.Node.Session.IdleTimeout);
         Assert.Equal(100, settings.Node.Session.MaxConcurrentStreams);
+    }
+
+    [Fact]
+    public void Read_SessionWindowsFramesAndFloodLimits_ReachTheNodeOptions()
+    {
+        using var dir = new TempDirectory();
+        FabricSettings settings = FabricSectionReader.Read(new FabricSection
+        {
+            DataDirectory = dir.Path,
+            Session = new SessionSection
+            {
+                MaxFramePayload = 4096,
+                InitialStreamWindow = 64 * 1024,
+                MaxStreamWindow = 1024 * 1024,
+                SessionWindow = 8 * 1024 * 1024,
+                StreamSendBufferSize = 32 * 1024,
+                AcceptBacklog = 10,
+                FlushThreshold = 8192,
+                MaxPendingControlFrames = 100,
+                HelloTimeoutSeconds = 2,
+                Flood = new FloodSection { MaxPingsPerSecond = 5, MaxResetsPerSecond = 6, MaxEmptyDataPerSecond = 7, MaxRefusedOpensPerSecond = 8, MaxControlFramesPerSecond = 9 },
+            },
+        });
+        FabricSessionOptions session = settings.Node.Session;
+        Assert.Equal(4096, session.MaxFramePayload);
+        Assert.Equal(64 * 1024, session.InitialStreamWindow);
+        Assert.Equal(1024 * 1024, session.MaxStreamWindow);
+        Assert.Equal(8 * 1024 * 1024, session.SessionWindow);
+        Assert.Equal(32 * 1024, session.StreamSendBufferSize);
+        Assert.Equal(10, session.AcceptBacklog);
+        Assert.Equal(8192, session.FlushThreshold);
+        Assert.Equal(100, session.MaxPendingControlFrames);
+        Assert.Equal(TimeSpan.FromSeconds(2), session.HelloTimeout);
+        Assert.Equal(new FloodLimits { MaxPingsPerSecond = 5, MaxResetsPerSecond = 6, MaxEmptyDataPerSecond = 7, MaxRefusedOpensPerSecond = 8, MaxControlFramesPerSecond = 9 }, session.Flood);
+    }
+
+    [Fact]
+    public void Read_Defaults_AreTheLibraryDefaults()
+    {
+        using var dir = new TempDirectory();
+        FabricSettings settings = FabricSectionReader.Read(new FabricSection { DataDirectory = dir.Path });
+        Assert.Equal(new FabricSessionOptions() with { TimeProvider = settings.Node.Session.TimeProvider }, settings.Node.Session);
+        Assert.Equal(new TcpLinkOptions(), settings.Node.Tcp);
+        SecureLinkOptions security = settings.Node.Security;
+        var library = new SecureLinkOptions();
+        Assert.Equal(library.CipherSuites, security.CipherSuites);
+        Assert.Equal(library.HandshakeTimeout, security.HandshakeTimeout);
+        Assert.Equal(library.MaxRejectedRecords, security.MaxRejectedRecords);
+        Assert.Equal(library.HandshakesPerSecondPerSource, security.HandshakesPerSecondPerSource);
+        Assert.Equal(library.HandshakeBurstPerSource, security.HandshakeBurstPerSource);
+    }
+
+    [Fact]
+    public void Read_SecurityAndTcpSections_ReachTheNodeOptions()
+    {
+        using var dir = new TempDirectory();
+        FabricSettings settings = FabricSectionReader.Read(new FabricSection
+        {
+            DataDirectory = dir.Path,
+            Security = new SecuritySection { CipherSuites = ["aes256gcm", "ChaCha20Poly1305"], HandshakeTimeoutSeconds = 2, MaxRejectedRecords = 3, HandshakesPerSecondPerSource = 4.5, HandshakeBurstPerSource = 6 },
+            Tcp = new TcpSection { SendBufferSize = 0, ReceiveBufferSize = 1 << 20, NotSentLowWatermark = 0, ConnectTimeoutSeconds = 2.5 },
+        });
+        SecureLinkOptions security = settings.Node.Security;
+        Assert.Equal([CipherSuite.Aes256Gcm, CipherSuite.ChaCha20Poly1305], security.CipherSuites);
+        Assert.Equal(TimeSpan.FromSeconds(2), security.HandshakeTimeout);
+        Assert.Equal(3, security.MaxRejectedRecords);
+        Assert.Equal(4.5, security.HandshakesPerSecondPerSource);
+        Assert.Equal(6, security.HandshakeBurstPerSource);
+        Assert.Equal(new TcpLinkOptions { SendBufferSize = 0, ReceiveBufferSize = 1 << 20, NotSentLowWatermark = 0, ConnectTimeout = TimeSpan.FromSeconds(2.5) }, settings.Node.Tcp);
+    }
+
+    [Theory]
+    [InlineData("Rot13", "Fabric:Security:CipherSuites:1", "is not a record cipher")]
+    [InlineData("2", "Fabric:Security:CipherSuites:1", "is not a record cipher")]
+    [InlineData("ChaCha20Poly1305", "Fabric:Security:CipherSuites:1", "listed twice")]
+    public void Read_BadCipherSuite_NamesItsIndex(string second, string key, string why)
+    {
+        using var dir = new TempDirectory();
+        var ex = Assert.Throws<ConfigurationException>(() => FabricSectionReader.Read(new FabricSection
+        {
+            DataDirectory = dir.Path,
+            Security = new SecuritySection { CipherSuites = ["ChaCha20Poly1305", second] },
+        }));
+        Assert.Equal(key, ex.Key);
+        Assert.Contains(why, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Session:MaxFramePayload", 1023)]
+    [InlineData("Session:MaxFramePayload", 65536)]
+    [InlineData("Session:InitialStreamWindow", 1000)] // below the frame payload
+    [InlineData("Session:MaxStreamWindow", 1000)] // below the initial window
+    [InlineData("Session:SessionWindow", 1000)]
+    [InlineData("Session:StreamSendBufferSize", 0)]
+    [InlineData("Session:AcceptBacklog", 0)]
+    [InlineData("Session:FlushThreshold", 100)]
+    [InlineData("Session:MaxPendingControlFrames", 1)]
+    [InlineData("Session:HelloTimeoutSeconds", 0)]
+    [InlineData("Session:Flood:MaxPingsPerSecond", 0)]
+    [InlineData("Session:Flood:MaxControlFramesPerSecond", -1)]
+    [InlineData("Security:HandshakeTimeoutSeconds", 0)]
+    [InlineData("Security:MaxRejectedRecords", -1)]
+    [InlineData("Security:HandshakesPerSecondPerSource", 0)]
+    [InlineData("Security:HandshakeBurstPerSource", 0)]
+    [InlineData("Tcp:SendBufferSize", -1)]
+    [InlineData("Tcp:NotSentLowWatermark", -1)]
+    [InlineData("Tcp:ConnectTimeoutSeconds", 0)]
+    public void Read_TuningValueOutOfRange_NamesKey(string path, double value)
+    {
+        using var dir = new TempDirectory();
+        var section = new FabricSection { DataDirectory = dir.Path };
+        object target = section;
+        string[] parts = path.Split(':');
+        foreach (string part in parts[..^1])
+        {
+            target = target.GetType().GetProperty(part)!.GetValue(target)!;
+        }
+
+        System.Reflection.PropertyInfo property = target.GetType().GetProperty(parts[^1])!;
+        property.SetValue(target, property.PropertyType == typeof(int) ? (object)(int)value : value);
+        var ex = Assert.Throws<ConfigurationException>(() => FabricSectionReader.Read(section));
+        Assert.Equal($"Fabric:{path}", ex.Key);
     }
 
     [Theory]

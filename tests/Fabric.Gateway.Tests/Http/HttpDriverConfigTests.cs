@@ -65,6 +65,10 @@ public sealed class HttpDriverConfigTests : IAsyncLifetime
     [InlineData("Fabric:Routing:Policy", "Fastest")]
     [InlineData("Fabric:Session:DrainTimeoutSeconds", "0")]
     [InlineData("Fabric:Session:PingTimeoutSeconds", "soon")]
+    [InlineData("Fabric:Session:MaxFramePayload", "100")]
+    [InlineData("Fabric:Session:Flood:MaxResetsPerSecond", "0")]
+    [InlineData("Fabric:Security:CipherSuites:0", "Rot13")]
+    [InlineData("Fabric:Tcp:ConnectTimeoutSeconds", "0")]
     [InlineData("Gateway:Limits:MaxRequestHeaderCount", "0")]
     [InlineData("Gateway:Limits:RequestHeadersTimeoutSeconds", "-1")]
     [InlineData("Gateway:ShutdownDelaySeconds", "301")]
@@ -76,6 +80,36 @@ public sealed class HttpDriverConfigTests : IAsyncLifetime
 
         Assert.True(gateway.ExitCode == 2, gateway.Output);
         Assert.Contains($"'{key}'", gateway.Output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(null, "ChaCha20Poly1305")]
+    [InlineData("Aes256Gcm", "Aes256Gcm")]
+    public async Task CipherSuitesSetting_TheLinkUsesIt_AdminLinksShowsCipherAndRecordCounters(string? configured, string expected)
+    {
+        int proxy = GatewayProcess.FreePort();
+        (string, string)[] settings = [.. ProxyToSampleBackend(proxy), .. configured is null ? [] : new[] { ("Fabric:Security:CipherSuites:0", configured) }];
+        HttpGateway gateway = _scratch.StartSelfLinked("cipher", settings);
+
+        using HttpClient http = HttpTopology.NewClient(TimeSpan.FromSeconds(10));
+        await _scratch.WaitUntilAsync(
+            async () =>
+            {
+                using HttpResponseMessage response = await http.GetAsync(new Uri($"http://127.0.0.1:{proxy}/"));
+                return response.IsSuccessStatusCode;
+            },
+            "GET / through the proxy",
+            HttpTopology.Startup);
+
+        JsonElement links = await gateway.GetJsonAsync("/links");
+        Assert.True(links.GetArrayLength() > 0, links.ToString());
+        foreach (JsonElement link in links.EnumerateArray())
+        {
+            Assert.Equal(expected, link.GetProperty("cipher").GetString());
+            JsonElement records = link.GetProperty("records");
+            Assert.True(records.GetProperty("sealedCount").GetInt64() > 0 && records.GetProperty("openedCount").GetInt64() > 0, link.ToString());
+            Assert.Equal(0, records.GetProperty("rejected").GetInt64());
+        }
     }
 
     [Fact]
