@@ -5,6 +5,7 @@ using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Fabric.Core.Security;
+using Benchmarks.Scenarios.Grpc;
 using Fabric.Core.Sessions;
 
 namespace Benchmarks.Scenarios;
@@ -24,17 +25,28 @@ internal static class LinkThroughput
         var ssl = new List<double>();
         var chacha = new List<double>();
         var aes = new List<double>();
+        var sslCores = new List<double>();
+        var chachaCores = new List<double>();
+        var aesCores = new List<double>();
         await SslAsync(certificate, TimeSpan.FromSeconds(1));
         await FabricAsync(CipherSuite.ChaCha20Poly1305, TimeSpan.FromSeconds(1));
         string sslCipher = "";
         for (int i = 0; i < rounds; i++)
         {
+            CpuSample cpu = CpuSample.Begin([Environment.ProcessId]);
             (double gbps, string cipher) = await SslAsync(certificate, duration);
+            sslCores.Add(cpu.End().Cores[0]);
             ssl.Add(gbps);
             sslCipher = cipher;
+            cpu = CpuSample.Begin([Environment.ProcessId]);
             chacha.Add(await FabricAsync(CipherSuite.ChaCha20Poly1305, duration));
+            chachaCores.Add(cpu.End().Cores[0]);
+            cpu = CpuSample.Begin([Environment.ProcessId]);
             aes.Add(await FabricAsync(CipherSuite.Aes256Gcm, duration));
-            Console.WriteLine($"round {i + 1}: SslStream ({cipher}) {ssl[^1]:0.00} Gbit/s, fabric ChaCha20-Poly1305 {chacha[^1]:0.00}, fabric AES-256-GCM {aes[^1]:0.00}");
+            aesCores.Add(cpu.End().Cores[0]);
+            Console.WriteLine(
+                $"round {i + 1}: SslStream ({cipher}) {ssl[^1]:0.00} Gbit/s ({sslCores[^1]:0.00} cores), " +
+                $"fabric ChaCha20-Poly1305 {chacha[^1]:0.00} ({chachaCores[^1]:0.00} cores), fabric AES-256-GCM {aes[^1]:0.00} ({aesCores[^1]:0.00} cores)");
         }
 
         double s = Stats.Median(ssl), c = Stats.Median(chacha), a = Stats.Median(aes);
@@ -45,6 +57,8 @@ internal static class LinkThroughput
             .Add("aes_gbps", a, "0.00")
             .Add("aes_ratio_vs_sslstream", a / s, "0.00")
             .Add("sslstream_cipher", sslCipher)
+            .Add("cores", Stats.Median(chachaCores), "0.00")
+            .Add("sslstream_cores", Stats.Median(sslCores), "0.00")
             .Add("write_size", MuxThroughput.WriteSize, "0");
     }
 
