@@ -26,15 +26,33 @@ for entry in "${peers[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
-fi
-
-echo "installing test peers: ${missing[*]}"
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
   sudo="sudo"
 fi
 export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+updated=""
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing test peers: ${missing[*]}"
+  $sudo apt-get update -qq
+  updated=1
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Prometheus (the /metrics tests' peer: promtool and the server) is unpacked, not installed: the package would start
+# a system service listening on all addresses. Its binaries land in $FABRIC_PEERS_DIR/prometheus/usr/bin.
+peers_dir="${FABRIC_PEERS_DIR:-$HOME/.cache/fabric-gateway/peers}"
+if [ ! -x "$peers_dir/prometheus/usr/bin/promtool" ] || [ ! -x "$peers_dir/prometheus/usr/bin/prometheus" ]; then
+  echo "unpacking test peer: prometheus (into $peers_dir/prometheus)"
+  if [ -z "$updated" ]; then
+    $sudo apt-get update -qq
+  fi
+  download=$(mktemp -d)
+  chmod 777 "$download" # apt's download sandbox user must be able to write there
+  (cd "$download" && apt-get download -qq prometheus)
+  rm -rf "$peers_dir/prometheus"
+  mkdir -p "$peers_dir/prometheus"
+  dpkg-deb -x "$download"/prometheus_*.deb "$peers_dir/prometheus"
+  rm -rf "$download"
+  "$peers_dir/prometheus/usr/bin/promtool" --version >/dev/null # it runs here
+fi

@@ -61,6 +61,7 @@ else
 
 FabricSettings fabric;
 OpenTelemetry.Metrics.MeterProvider? telemetry;
+PrometheusScrape? metricsScrape;
 IPEndPoint admin;
 IPEndPoint? sampleBackend;
 IPEndPoint? sampleBackendH2c;
@@ -72,7 +73,7 @@ try
     GatewaySection gateway = builder.Configuration.GetSection(GatewaySection.Name).Get<GatewaySection>() ?? new GatewaySection();
     admin = FabricSectionReader.ParseEndPoint($"{GatewaySection.Name}:AdminListen", gateway.AdminListen);
     sampleBackend = string.IsNullOrWhiteSpace(gateway.SampleBackendListen) ? null : FabricSectionReader.ParseEndPoint($"{GatewaySection.Name}:SampleBackendListen", gateway.SampleBackendListen);
-    telemetry = TelemetryExport.Start(builder.Configuration.GetSection(TelemetrySection.Name).Get<TelemetrySection>() ?? new TelemetrySection());
+    (telemetry, metricsScrape) = TelemetryExport.Start(builder.Configuration.GetSection(TelemetrySection.Name).Get<TelemetrySection>() ?? new TelemetrySection());
     sampleBackendH2c = string.IsNullOrWhiteSpace(gateway.SampleBackendListenH2c) ? null : FabricSectionReader.ParseEndPoint($"{GatewaySection.Name}:SampleBackendListenH2c", gateway.SampleBackendListenH2c);
     limits = GatewayLimits.Read(gateway.Limits);
     shutdownDelay = double.IsNaN(gateway.ShutdownDelaySeconds) || gateway.ShutdownDelaySeconds is < 0 or > 300
@@ -108,6 +109,7 @@ builder.WebHost.ConfigureKestrel(kestrel =>
 });
 
 builder.Services.AddSingleton(fabric);
+builder.Services.AddSingleton(new MetricsEndpoint(metricsScrape));
 builder.Services.AddSingleton(sp =>
 {
     var node = new FabricNode(fabric.Identity, fabric.Trust, fabric.Node, fabric.PreviousIdentities, sp.GetRequiredService<ILoggerFactory>());

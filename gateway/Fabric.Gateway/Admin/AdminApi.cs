@@ -5,7 +5,7 @@ using Fabric.Gateway.Plugins;
 
 namespace Fabric.Gateway.Admin;
 
-/// <summary>The admin API, on its own (loopback) listener: health, links, directory, services, plugins.</summary>
+/// <summary>The admin API, on its own (loopback) listener: health, metrics, links, directory, services, plugins.</summary>
 internal static class AdminApi
 {
     public static void Map(IApplicationBuilder branch)
@@ -14,6 +14,7 @@ internal static class AdminApi
         branch.UseEndpoints(endpoints =>
         {
             endpoints.MapGet("/healthz", () => Results.Text("ok\n"));
+            endpoints.MapGet("/metrics", (MetricsEndpoint metrics) => metrics.Answer());
             endpoints.MapGet("/readyz", (FabricNode node, PluginHost plugins, ShutdownDelay shutdown) =>
             {
                 if (shutdown.Stopping)

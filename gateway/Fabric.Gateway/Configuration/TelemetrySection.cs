@@ -11,4 +11,7 @@ public sealed class TelemetrySection
 
     /// <summary>Seconds between exports.</summary>
     public double ExportIntervalSeconds { get; set; } = 10;
+
+    /// <summary>Serve the meters in the Prometheus text format on the admin API's <c>GET /metrics</c>.</summary>
+    public bool Prometheus { get; set; } = true;
 }

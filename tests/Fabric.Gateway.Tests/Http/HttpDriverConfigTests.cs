@@ -17,7 +17,7 @@ namespace Fabric.Gateway.Tests.Http;
 [Collection(HttpProcessesCollection.Name)]
 public sealed class HttpDriverConfigTests : IAsyncLifetime
 {
-    private readonly Scratch _scratch = new();
+    private readonly SelfLinkedGateways _scratch = new();
 
     public Task InitializeAsync() => _scratch.InitializeAsync();
 
@@ -88,7 +88,7 @@ public sealed class HttpDriverConfigTests : IAsyncLifetime
     public async Task CipherSuitesSetting_TheLinkUsesIt_AdminLinksShowsCipherAndRecordCounters(string? configured, string expected)
     {
         int proxy = GatewayProcess.FreePort();
-        (string, string)[] settings = [.. ProxyToSampleBackend(proxy), .. configured is null ? [] : new[] { ("Fabric:Security:CipherSuites:0", configured) }];
+        (string, string)[] settings = [.. SelfLinkedGateways.ProxyToSampleBackend(proxy), .. configured is null ? [] : new[] { ("Fabric:Security:CipherSuites:0", configured) }];
         HttpGateway gateway = _scratch.StartSelfLinked("cipher", settings);
 
         using HttpClient http = HttpTopology.NewClient(TimeSpan.FromSeconds(10));
@@ -127,7 +127,7 @@ public sealed class HttpDriverConfigTests : IAsyncLifetime
         }
 
         int proxy = GatewayProcess.FreePort();
-        HttpGateway gateway = _scratch.StartSelfLinked("with-broken-plugins", ProxyToSampleBackend(proxy), plugins);
+        HttpGateway gateway = _scratch.StartSelfLinked("with-broken-plugins", SelfLinkedGateways.ProxyToSampleBackend(proxy), plugins);
 
         JsonElement list = await gateway.WaitPluginsSettledAsync(HttpTopology.Startup);
         var states = list.EnumerateArray().ToDictionary(p => p.GetProperty("name").GetString()!, p => p.GetProperty("state").GetString());
@@ -160,7 +160,7 @@ public sealed class HttpDriverConfigTests : IAsyncLifetime
         // waits for open streams (Fabric:Session:DrainTimeout, 30 s). The driver closes what its pool holds when it
         // stops, so a stop after traffic takes about as long as one without.
         int proxy = GatewayProcess.FreePort();
-        HttpGateway gateway = _scratch.StartSelfLinked("sigterm", ProxyToSampleBackend(proxy));
+        HttpGateway gateway = _scratch.StartSelfLinked("sigterm", SelfLinkedGateways.ProxyToSampleBackend(proxy));
         await gateway.WaitPluginsSettledAsync(HttpTopology.Startup);
         using (HttpClient http = HttpTopology.NewClient(TimeSpan.FromSeconds(10)))
         {
@@ -188,7 +188,7 @@ public sealed class HttpDriverConfigTests : IAsyncLifetime
     {
         // An upgraded connection never ends on its own; Kestrel would wait for it until the stop budget (45 s here).
         int proxy = GatewayProcess.FreePort();
-        HttpGateway gateway = _scratch.StartSelfLinked("ws-sigterm", [.. ProxyToSampleBackend(proxy), ("Gateway:ShutdownDelaySeconds", "1")]);
+        HttpGateway gateway = _scratch.StartSelfLinked("ws-sigterm", [.. SelfLinkedGateways.ProxyToSampleBackend(proxy), ("Gateway:ShutdownDelaySeconds", "1")]);
         await gateway.WaitPluginsSettledAsync(HttpTopology.Startup);
         await _scratch.WaitUntilAsync(async () => (await Curl.RunAsync($"http://127.0.0.1:{proxy}/")).Status == 200, "GET / through the proxy", HttpTopology.Startup);
 
@@ -213,7 +213,7 @@ public sealed class HttpDriverConfigTests : IAsyncLifetime
     public async Task ShutdownDelay_Sigterm_ReadyzSays503WhileStillProxying_ThenExits()
     {
         int proxy = GatewayProcess.FreePort();
-        HttpGateway gateway = _scratch.StartSelfLinked("shutdown-delay", [.. ProxyToSampleBackend(proxy), ("Gateway:ShutdownDelaySeconds", "3")]);
+        HttpGateway gateway = _scratch.StartSelfLinked("shutdown-delay", [.. SelfLinkedGateways.ProxyToSampleBackend(proxy), ("Gateway:ShutdownDelaySeconds", "3")]);
         await gateway.WaitPluginsSettledAsync(HttpTopology.Startup);
         await _scratch.WaitUntilAsync(async () => (await Curl.RunAsync($"http://127.0.0.1:{proxy}/")).Status == 200, "GET / through the proxy", HttpTopology.Startup);
         using HttpClient admin = HttpTopology.NewClient();
@@ -250,7 +250,7 @@ public sealed class HttpDriverConfigTests : IAsyncLifetime
         HttpGateway gateway = _scratch.StartSelfLinked(
             "https-listener",
             [
-                .. ProxyToSampleBackend(proxy),
+                .. SelfLinkedGateways.ProxyToSampleBackend(proxy),
                 ("Plugins:Settings:http:Listen:0", $"https://127.0.0.1:{proxy}"),
                 ("Plugins:Settings:http:CertificatePath", certFile),
                 ("Plugins:Settings:http:CertificateKeyPath", keyFile),
@@ -282,7 +282,7 @@ public sealed class HttpDriverConfigTests : IAsyncLifetime
     {
         const int Max = 4;
         int proxy = GatewayProcess.FreePort();
-        HttpGateway gateway = _scratch.StartSelfLinked("max-connections", [.. ProxyToSampleBackend(proxy), ("Plugins:Settings:http:MaxConnections", $"{Max}")]);
+        HttpGateway gateway = _scratch.StartSelfLinked("max-connections", [.. SelfLinkedGateways.ProxyToSampleBackend(proxy), ("Plugins:Settings:http:MaxConnections", $"{Max}")]);
         await gateway.WaitPluginsSettledAsync(HttpTopology.Startup);
         await _scratch.WaitUntilAsync(async () => (await Curl.RunAsync($"http://127.0.0.1:{proxy}/")).Status == 200, "GET / through the proxy", HttpTopology.Startup);
 
@@ -412,7 +412,7 @@ public sealed class HttpDriverConfigTests : IAsyncLifetime
         int proxy = GatewayProcess.FreePort();
         HttpGateway gateway = _scratch.StartSelfLinked(
             "limits",
-            [.. ProxyToSampleBackend(proxy), ("Gateway:Limits:RequestHeadersTimeoutSeconds", "1"), ("Gateway:Limits:MaxRequestHeaderCount", "10")]);
+            [.. SelfLinkedGateways.ProxyToSampleBackend(proxy), ("Gateway:Limits:RequestHeadersTimeoutSeconds", "1"), ("Gateway:Limits:MaxRequestHeaderCount", "10")]);
         await gateway.WaitPluginsSettledAsync(HttpTopology.Startup);
         await _scratch.WaitUntilAsync(async () => (await Curl.RunAsync($"http://127.0.0.1:{proxy}/")).Status == 200, "GET / through the proxy", HttpTopology.Startup);
 
@@ -562,21 +562,6 @@ public sealed class HttpDriverConfigTests : IAsyncLifetime
             : text.Contains("through the fabric.\n", StringComparison.Ordinal);
     }
 
-    /// <summary>The sample backend on a free port as service "web", and a proxy listener on <paramref name="proxy"/> routing everything to fabric://web.</summary>
-    private static (string Key, string Value)[] ProxyToSampleBackend(int proxy)
-    {
-        int sample = GatewayProcess.FreePort();
-        return
-        [
-            ("Gateway:SampleBackendListen", $"127.0.0.1:{sample}"),
-            ("Plugins:Settings:http:Listen:0", $"127.0.0.1:{proxy}"),
-            ("Plugins:Settings:http:Services:0:Name", "web"),
-            ("Plugins:Settings:http:Services:0:Backend", $"http://127.0.0.1:{sample}"),
-            ("ReverseProxy:Routes:demo:ClusterId", "web"),
-            ("ReverseProxy:Clusters:web:Destinations:fabric:Address", "fabric://web"),
-        ];
-    }
-
     private static void CopyDirectory(string source, string target)
     {
         Directory.CreateDirectory(target);
@@ -584,23 +569,5 @@ public sealed class HttpDriverConfigTests : IAsyncLifetime
         {
             File.Copy(file, Path.Combine(target, Path.GetFileName(file)));
         }
-    }
-
-    /// <summary>Only the cleanup of <see cref="HttpTopology"/>: each test starts its own gateway.</summary>
-    private sealed class Scratch : HttpTopology
-    {
-        /// <summary>A gateway whose fabric listens on a free port and dials itself there (the shipped self-peer).</summary>
-        internal HttpGateway StartSelfLinked(string name, IEnumerable<(string Key, string Value)> settings, string? pluginsDirectory = null)
-        {
-            int fabricPort = GatewayProcess.FreePort();
-            return StartGateway(name, [
-                ("Fabric:Listen", $"127.0.0.1:{fabricPort}"),
-                ("Fabric:Peers:0:Address", $"127.0.0.1:{fabricPort}"),
-                ("Fabric:Peers:0:PublicKey", "self"),
-                .. settings,
-            ], pluginsDirectory);
-        }
-
-        protected override Task StartAsync() => Task.CompletedTask;
     }
 }
